@@ -1,0 +1,122 @@
+"""The identities in scope, as one immutable value stored in the OpenTelemetry Context.
+
+A scope never mutates what an outer scope attached: it attaches a new :class:`Identities`
+derived from the enclosing one (see the override rules in :mod:`otel_identity._scopes`).
+The one mutable piece is a task's state, which changes while the task runs; it lives in a
+:class:`TaskHandle` shared by every span of the task.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from opentelemetry import context as context_api
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.util.types import AttributeValue
+
+from otel_identity import attributes as attr
+from otel_identity._validation import validate_id
+
+__all__ = ["Identities", "TaskHandle", "get_identities", "set_identities"]
+
+_IDENTITIES_KEY = context_api.create_key("otel_identity.identities")
+
+
+class TaskHandle:
+    """An A2A task while it is in scope: its id and its current state by name.
+
+    State changes are visible to spans started afterwards and are recorded as span events
+    (``a2a.task.state_change``) on the span given, or the current one.
+    """
+
+    __slots__ = ("_lock", "_state", "task_id")
+
+    def __init__(self, task_id: str, state: str | None = None) -> None:
+        self.task_id = validate_id("task_id", task_id)
+        self._state = validate_id("state", state) if state is not None else None
+        self._lock = threading.Lock()
+
+    @property
+    def state(self) -> str | None:
+        """Current state by its A2A v1 name, e.g. ``TASK_STATE_WORKING``."""
+        return self._state
+
+    def set_state(self, state: str, *, span: trace.Span | None = None) -> None:
+        """Move the task to ``state``; record the change on ``span`` (default: current span)."""
+        state = validate_id("state", state)
+        with self._lock:
+            previous, self._state = self._state, state
+        if previous == state:
+            return
+        target = span if span is not None else trace.get_current_span()
+        if target.is_recording():
+            event_attributes: dict[str, AttributeValue] = {attr.A2A_TASK_ID: self.task_id, attr.A2A_TASK_STATE: state}
+            if previous is not None:
+                event_attributes["a2a.task.previous_state"] = previous
+            target.add_event(attr.A2A_TASK_STATE_EVENT, event_attributes)
+            target.set_attribute(attr.A2A_TASK_STATE, state)
+
+    def __repr__(self) -> str:
+        return f"TaskHandle(task_id={self.task_id!r}, state={self._state!r})"
+
+
+@dataclass(frozen=True)
+class Identities:
+    """Every identity in scope at one point of the program.
+
+    ``conversation_id`` is the effective, stable conversation id: the service's own when it
+    has a stable one, otherwise the local session id (never a rotating response id).
+    """
+
+    session_id: str | None = None
+    user_id: str | None = None
+    conversation_id: str | None = None
+    run_id: str | None = None
+    previous_response_id: str | None = None
+    task: TaskHandle | None = None
+    _static: Mapping[str, AttributeValue] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        static: dict[str, AttributeValue] = {}
+        if self.session_id is not None:
+            static[attr.SESSION_ID] = self.session_id
+        if self.user_id is not None:
+            static[attr.USER_ID] = self.user_id
+        if self.conversation_id is not None:
+            static[attr.GEN_AI_CONVERSATION_ID] = self.conversation_id
+        if self.run_id is not None:
+            static[attr.RUN_ID] = self.run_id
+        if self.task is not None:
+            static[attr.A2A_TASK_ID] = self.task.task_id
+        object.__setattr__(self, "_static", static)
+
+    def with_changes(self, **changes: object) -> Identities:
+        """A copy with ``changes`` applied (attribute cache recomputed)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def span_attributes(self, *, chat: bool = False) -> dict[str, AttributeValue]:
+        """Attributes to stamp on a span started in this scope (placement rows SCOPE / SCOPE_CHAT)."""
+        attributes = dict(self._static)
+        task = self.task
+        if task is not None and task.state is not None:
+            attributes[attr.A2A_TASK_STATE] = task.state
+        if chat and self.previous_response_id is not None:
+            attributes[attr.GEN_AI_PREVIOUS_RESPONSE_ID] = self.previous_response_id
+        return attributes
+
+
+EMPTY = Identities()
+
+
+def get_identities(context: Context | None = None) -> Identities | None:
+    """The identities in scope in ``context`` (default: the current context), or ``None``."""
+    value = context_api.get_value(_IDENTITIES_KEY, context)
+    return value if isinstance(value, Identities) else None
+
+
+def set_identities(identities: Identities, context: Context | None = None) -> Context:
+    """A new Context with ``identities`` in scope; ``context`` itself is not changed."""
+    return context_api.set_value(_IDENTITIES_KEY, identities, context)

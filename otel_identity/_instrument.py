@@ -1,0 +1,82 @@
+"""Enable every otel-identity instrumentor that is installed, and the core one for zero-code use.
+
+Instrumentors are discovered through the ``opentelemetry_instrumentor`` entry-point group,
+the same way ``opentelemetry-instrument`` finds them, and enabled only when the framework
+they instrument is installed in a supported version.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from importlib.metadata import entry_points
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.dependencies import get_dist_dependency_conflicts
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.sdk.trace import TracerProvider
+
+from otel_identity._configure import add_identity_processor
+
+__all__ = ["IdentityInstrumentor", "instrument"]
+
+logger = logging.getLogger("otel_identity")
+
+_DISTRIBUTION = "otel-identity"
+
+
+class IdentityInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Adds the identity span processor to the tracer provider (for ``opentelemetry-instrument``).
+
+    ``opentelemetry-instrument`` sets the SDK provider up before it loads instrumentors, so
+    this runs with the provider in place; framework instrumentors open the scopes.
+    """
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return ()
+
+    def _instrument(self, **kwargs: Any) -> None:
+        provider = kwargs.get("tracer_provider") or trace.get_tracer_provider()
+        if isinstance(provider, TracerProvider):
+            add_identity_processor(provider)
+        else:
+            logger.warning(
+                "otel-identity: no SDK tracer provider is installed; call otel_identity.configure() "
+                "or run under opentelemetry-instrument"
+            )
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        return None
+
+
+def instrument(*, tracer_provider: TracerProvider | None = None) -> list[str]:
+    """Instrument every installed otel-identity instrumentor whose framework is present.
+
+    Returns the entry-point names that were instrumented. Missing frameworks are skipped
+    with a debug log; nothing raises.
+    """
+    done: list[str] = []
+    for entry_point in entry_points(group="opentelemetry_instrumentor"):
+        dist = getattr(entry_point, "dist", None)
+        if dist is None or dist.name != _DISTRIBUTION:
+            continue
+        try:
+            conflict = get_dist_dependency_conflicts(dist)  # type: ignore[arg-type]
+            instrumentor = entry_point.load()()
+            deps = instrumentor.instrumentation_dependencies()
+            if conflict is None and deps:
+                from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+
+                conflict = get_dependency_conflicts(deps)
+            if conflict is not None:
+                logger.debug("otel-identity: skipping %s: %s", entry_point.name, conflict)
+                continue
+            kwargs: dict[str, Any] = {}
+            if tracer_provider is not None:
+                kwargs["tracer_provider"] = tracer_provider
+            instrumentor.instrument(**kwargs)
+            done.append(entry_point.name)
+        except Exception:
+            logger.warning("otel-identity: could not instrument %s", entry_point.name, exc_info=True)
+    return done

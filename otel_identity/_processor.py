@@ -1,0 +1,52 @@
+"""The span processor that stamps in-scope identities onto every span at its start.
+
+It reads the scope from the span's parent context, so it works for spans from any
+instrumentation (httpx, openai, a2a-sdk, agent-framework) without their cooperation.
+Attributes an instrumentation set when it created the span win over the scope: the
+creator knows its operation (an A2A client span's conversation is the remote
+``context_id``, not the caller's). Single-result ids and continuation tokens are never
+in scope, so they cannot be stamped onto other spans.
+"""
+
+from __future__ import annotations
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+from otel_identity import attributes as attr
+from otel_identity._identities import get_identities
+from otel_identity._safety import guard
+
+__all__ = ["IdentitySpanProcessor"]
+
+
+class IdentitySpanProcessor(SpanProcessor):
+    """Stamp ``session.id``, ``gen_ai.conversation.id``, run and task ids onto spans in scope.
+
+    Add it before exporting processors; it never blocks, never throws and does nothing at
+    span end (attributes are immutable then).
+    """
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        identities = get_identities(parent_context)
+        if identities is None:
+            return
+        with guard("IdentitySpanProcessor.on_start"):
+            if not span.is_recording():
+                return
+            existing = span.attributes or {}
+            chat = existing.get(attr.GEN_AI_OPERATION_NAME) == "chat"
+            stamped = identities.span_attributes(chat=chat)
+            if existing:
+                stamped = {key: value for key, value in stamped.items() if key not in existing}
+            if stamped:
+                span.set_attributes(stamped)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        return None
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
