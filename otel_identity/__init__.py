@@ -35,7 +35,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from otel_identity._configure import add_identity_processor, configure
-from otel_identity._identities import Identities, TaskHandle, get_identities
+from otel_identity._identities import Identities, TaskHandle, get_identities, set_identities
 from otel_identity._processor import IdentitySpanProcessor
 from otel_identity._propagator import IdentityBaggagePropagator
 from otel_identity._recording import record_continuation, record_request, record_result
@@ -97,6 +97,7 @@ __all__ = [
     "session_scope",
     "set_destination",
     "set_conversation",
+    "set_identities",
     "set_run",
     "set_session",
     "set_task",

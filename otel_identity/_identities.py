@@ -55,7 +55,7 @@ class TaskHandle:
         if target.is_recording():
             event_attributes: dict[str, AttributeValue] = {attr.A2A_TASK_ID: self.task_id, attr.A2A_TASK_STATE: state}
             if previous is not None:
-                event_attributes["a2a.task.previous_state"] = previous
+                event_attributes[attr.A2A_TASK_PREVIOUS_STATE] = previous
             target.add_event(attr.A2A_TASK_STATE_EVENT, event_attributes)
             target.set_attribute(attr.A2A_TASK_STATE, state)
 
@@ -77,7 +77,7 @@ class Identities:
     run_id: str | None = None
     previous_response_id: str | None = None
     task: TaskHandle | None = None
-    _static: Mapping[str, AttributeValue] = field(default_factory=dict, repr=False, compare=False)
+    _static: Mapping[str, AttributeValue] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         static: dict[str, AttributeValue] = {}

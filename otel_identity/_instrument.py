@@ -19,11 +19,25 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from otel_identity._configure import add_identity_processor
 
-__all__ = ["IdentityInstrumentor", "instrument"]
+__all__ = ["IdentityInstrumentor", "instrument", "missing_framework"]
 
 logger = logging.getLogger("otel_identity")
 
 _DISTRIBUTION = "otel-identity"
+
+
+def missing_framework(instrumentor: BaseInstrumentor) -> str | None:
+    """Why ``instrumentor``'s framework cannot be instrumented here, or ``None`` when it can.
+
+    ``opentelemetry-instrument`` checks dependencies per *distribution* and then calls
+    ``instrument(skip_dep_check=True)``. otel-identity ships several instrumentors in one
+    distribution, so each must check its own framework before importing it, or a user
+    without agent-framework would get an import error logged at start-up.
+    """
+    from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+
+    conflict = get_dependency_conflicts(list(instrumentor.instrumentation_dependencies()))
+    return None if conflict is None else str(conflict)
 
 
 class IdentityInstrumentor(BaseInstrumentor):  # type: ignore[misc]

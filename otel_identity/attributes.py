@@ -28,6 +28,7 @@ __all__ = [
     "A2A_METHOD_NAME",
     "A2A_REFERENCE_TASK_IDS",
     "A2A_TASK_ID",
+    "A2A_TASK_PREVIOUS_STATE",
     "A2A_TASK_STATE",
     "A2A_TASK_STATE_EVENT",
     "CONTINUATION_ISSUED",
@@ -52,6 +53,8 @@ GEN_AI_PREVIOUS_RESPONSE_ID: Final = "gen_ai.request.previous_response.id"
 A2A_TASK_ID: Final = "a2a.task.id"
 A2A_TASK_STATE: Final = "a2a.task.state"
 """Task state by its A2A v1 wire name, e.g. ``TASK_STATE_INPUT_REQUIRED``."""
+A2A_TASK_PREVIOUS_STATE: Final = "a2a.task.previous_state"
+"""On a state-change event: the state the task left."""
 A2A_TASK_STATE_EVENT: Final = "a2a.task.state_change"
 """Span event name recorded each time a task's state changes during an operation."""
 
