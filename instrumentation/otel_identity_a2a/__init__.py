@@ -72,12 +72,14 @@ API
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
+from otel_identity._instrument import missing_framework
 from otel_identity_a2a.package import _instruments
 from otel_identity_a2a.version import __version__
 
@@ -95,6 +97,11 @@ class A2AInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
+        if (missing := missing_framework(self)) is not None:
+            # opentelemetry-instrument skips the per-instrumentor check (skip_dep_check=True).
+            logging.getLogger(__name__).debug("otel-identity a2a instrumentation skipped: %s", missing)
+            self._client_patched, self._server_patched = [], []
+            return
         from otel_identity_a2a._client import instrument_client
         from otel_identity_a2a._server import instrument_server
 

@@ -186,3 +186,31 @@ def test_instrument_enables_installed_instrumentors_and_skips_nothing_silently()
         env={"OTEL_TRACES_EXPORTER": "none"},
     )
     assert "otel_identity" in result["names"]  # type: ignore[operator]
+
+
+def test_an_instrumentor_names_its_missing_framework() -> None:
+    """Under opentelemetry-instrument each of our instrumentors checks its own framework."""
+    from collections.abc import Collection
+
+    from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+
+    from otel_identity._instrument import missing_framework
+
+    class NeedsAbsent(BaseInstrumentor):  # type: ignore[misc]
+        def instrumentation_dependencies(self) -> Collection[str]:
+            return ("surely-not-installed-framework >= 1",)
+
+        def _instrument(self, **kwargs: object) -> None: ...
+
+        def _uninstrument(self, **kwargs: object) -> None: ...
+
+    class NeedsPresent(BaseInstrumentor):  # type: ignore[misc]  # not a subclass: instrumentors are singletons
+        def instrumentation_dependencies(self) -> Collection[str]:
+            return ("opentelemetry-sdk >= 1.0",)
+
+        def _instrument(self, **kwargs: object) -> None: ...
+
+        def _uninstrument(self, **kwargs: object) -> None: ...
+
+    assert "surely-not-installed-framework" in str(missing_framework(NeedsAbsent()))
+    assert missing_framework(NeedsPresent()) is None
