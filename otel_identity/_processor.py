@@ -35,7 +35,9 @@ class IdentitySpanProcessor(SpanProcessor):
             if not span.is_recording():
                 return
             existing = span.attributes or {}
-            chat = existing.get(attr.GEN_AI_OPERATION_NAME) == "chat"
+            name = span.name
+            # Semconv chat spans are named "chat {model}"; agent-framework sets its attributes only after start.
+            chat = existing.get(attr.GEN_AI_OPERATION_NAME) == "chat" or name == "chat" or name.startswith("chat ")
             stamped = identities.span_attributes(chat=chat)
             if existing:
                 stamped = {key: value for key, value in stamped.items() if key not in existing}

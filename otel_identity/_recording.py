@@ -40,10 +40,19 @@ def record_result(
                 span.set_attribute(key, cleaned)
 
 
-def record_request(span: trace.Span, *, reference_task_ids: Sequence[object] | None = None) -> None:
-    """Put request-only fields on ``span``, exactly as they were sent."""
+def record_request(
+    span: trace.Span,
+    *,
+    reference_task_ids: Sequence[object] | None = None,
+    previous_response_id: object = None,
+) -> None:
+    """Put what one request sent on ``span``: request-only fields and the response-chain handle it used."""
     with guard("record_request"):
-        if not span.is_recording() or not reference_task_ids:
+        if not span.is_recording():
+            return
+        if (previous := clean_id("previous_response_id", previous_response_id)) is not None:
+            span.set_attribute(attr.GEN_AI_PREVIOUS_RESPONSE_ID, previous)
+        if not reference_task_ids:
             return
         ids = [cleaned for value in reference_task_ids if (cleaned := clean_id("reference_task_id", value))]
         if ids:

@@ -44,6 +44,19 @@ def test_previous_response_is_on_chat_spans_of_the_run_only(spans: InMemorySpanE
     assert attr.GEN_AI_PREVIOUS_RESPONSE_ID not in got["next-run-chat"], "a handle belongs to one run"
 
 
+def test_chat_spans_are_recognised_by_name_when_attributes_come_later(
+    spans: InMemorySpanExporter, tracer: trace.Tracer
+) -> None:
+    """agent-framework starts its chat span bare and sets gen_ai.operation.name afterwards."""
+    with oi.run_scope(previous_response_id="resp_3"), tracer.start_as_current_span("chat gpt-x") as run:
+        oi.record_request(run, previous_response_id="resp_3")
+        with tracer.start_as_current_span("chatter"):
+            pass
+    got = {span.name: span.attributes for span in spans.get_finished_spans()}
+    assert got["chat gpt-x"][attr.GEN_AI_PREVIOUS_RESPONSE_ID] == "resp_3"
+    assert attr.GEN_AI_PREVIOUS_RESPONSE_ID not in got["chatter"]
+
+
 def test_single_results_stay_on_their_own_span(spans: InMemorySpanExporter, tracer: trace.Tracer) -> None:
     with oi.session_scope("s-1"), tracer.start_as_current_span("run") as run:
         with tracer.start_as_current_span("chat", attributes={attr.GEN_AI_OPERATION_NAME: "chat"}) as chat:

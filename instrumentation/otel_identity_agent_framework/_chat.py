@@ -1,0 +1,56 @@
+"""The previous-response handle on the framework's ``chat`` spans.
+
+The identity span processor stamps ``gen_ai.request.previous_response.id`` on spans it
+recognizes as chat spans by their ``gen_ai.operation.name`` at start. agent-framework
+starts its chat spans without attributes and sets them right after, so the processor
+cannot tell. ``BaseChatClient.get_response`` (public) runs inside the framework's chat
+span, after its attributes are set; there we write the handle the call actually sends (the
+``conversation_id`` option, when it is a response id). The framework never sets this
+attribute itself, so nothing it writes later replaces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+from otel_identity import attributes, get_identities
+from otel_identity._safety import guard
+from otel_identity._validation import clean_id
+from otel_identity_agent_framework._framework import looks_like_response_handle
+
+__all__ = ["make_chat_wrapper"]
+
+_CHAT = "chat"
+
+
+def _sent_handle(options: object) -> str | None:
+    if not isinstance(options, Mapping):
+        return None
+    value = clean_id("previous_response_id", options.get("conversation_id"))
+    if value is None:
+        return None
+    identities = get_identities()
+    if looks_like_response_handle(value) or (identities is not None and identities.previous_response_id == value):
+        return value
+    return None
+
+
+def make_chat_wrapper() -> Callable[..., Any]:
+    """Wrapper for ``BaseChatClient.get_response``."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if is_instrumentation_enabled() and get_identities() is not None:
+            with guard("agent_framework.chat"):
+                span = trace.get_current_span()
+                existing = getattr(span, "attributes", None) or {}
+                if span.is_recording() and existing.get(attributes.GEN_AI_OPERATION_NAME) == _CHAT:
+                    handle = _sent_handle(kwargs.get("options"))
+                    if handle is not None:
+                        span.set_attribute(attributes.GEN_AI_PREVIOUS_RESPONSE_ID, handle)
+        return wrapped(*args, **kwargs)
+
+    return wrapper

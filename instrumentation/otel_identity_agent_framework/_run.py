@@ -1,0 +1,282 @@
+"""One agent run: its identity scopes, its run span, and what is recorded on that span.
+
+A run's scopes are opened before the framework starts its ``invoke_agent`` span, so that
+span and every span under it (chat, execute_tool, MCP, HTTP) start with the run's
+identities in their parent context. The scopes are attached only around work done for the
+run: the synchronous ``run()`` call, the awaited response, and each pull of a response
+stream (a stream's context variables do not survive its yields). Each attachment derives
+from the context current at that moment, so the framework's own active span is kept.
+
+The run span is the framework's ``invoke_agent`` span when its instrumentation is on, or
+one we start with the same name and semconv attributes when it is off (never both).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Iterator, Mapping
+from functools import partial
+from typing import Any
+
+from opentelemetry import context as context_api
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_AGENT_DESCRIPTION,
+    GEN_AI_AGENT_ID,
+    GEN_AI_PROVIDER_NAME,
+    GenAiOperationNameValues,
+)
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from otel_identity import (
+    TaskHandle,
+    attributes,
+    get_identities,
+    record_continuation,
+    record_result,
+    set_run,
+    set_session,
+    set_task,
+)
+from otel_identity._safety import guard
+from otel_identity_agent_framework._framework import StreamFacts, framework_conversation, stream_error
+from otel_identity_agent_framework._identity import ContinuationFacts, RunPlan
+
+__all__ = [
+    "RunState",
+    "adopt_framework_span",
+    "applied",
+    "current_state",
+    "finish_span",
+    "keep_span_until_collected",
+    "record_response",
+    "observe_stream",
+    "start_run_span",
+]
+
+_STATE_KEY = context_api.create_key("otel_identity_agent_framework.run")
+
+INVOKE_AGENT = GenAiOperationNameValues.INVOKE_AGENT.value
+
+
+class RunState:
+    """Everything about one run that its wrappers share, kept in the run's context."""
+
+    def __init__(
+        self,
+        agent: object,
+        plan: RunPlan,
+        tracer: trace.Tracer,
+        *,
+        expects_framework_span: bool,
+        task: TaskHandle | None = None,
+    ) -> None:
+        self.agent = agent
+        self.plan = plan
+        self.tracer = tracer
+        self.expects_framework_span = expects_framework_span
+        self.task = task
+        self.parent_span_id = trace.get_current_span().get_span_context().span_id
+        self.entered_raw = False
+        """Set once the innermost ``run`` (``RawAgent.run``) of this run was called."""
+        self.run_span: trace.Span | None = None
+        """The span results are recorded on: the framework's ``invoke_agent`` span or ours."""
+        self.own_span: trace.Span | None = None
+        """Our ``invoke_agent`` span, when the framework does not emit one."""
+        self.recorded = False
+        self.ended = False
+        self.extra: dict[str, Any] = {}
+        """Per-integration facts (the A2A request actually sent, for example)."""
+
+
+def current_state(context: Context | None = None) -> RunState | None:
+    """The run whose scopes are attached in ``context`` (default: current), if any."""
+    value = context_api.get_value(_STATE_KEY, context)
+    return value if isinstance(value, RunState) else None
+
+
+def _identity_context(state: RunState, base: Context, *, with_span: bool = True) -> Context:
+    plan = state.plan
+    context = base
+    if plan.session_id is not None:
+        context = set_session(plan.session_id, conversation_id=plan.conversation_id, context=context)
+    context = set_run(plan.run_id, previous_response_id=plan.previous_response_id, context=context)
+    if state.task is not None:
+        context = set_task(state.task, context=context)
+    if with_span and state.own_span is not None:
+        context = trace.set_span_in_context(state.own_span, context)
+    return context_api.set_value(_STATE_KEY, state, context)
+
+
+@contextlib.contextmanager
+def applied(state: RunState) -> Iterator[None]:
+    """Attach the run's identities (and our run span, if any) to the current context for the block.
+
+    Also makes the run's conversation id the framework's own telemetry conversation id,
+    so its ``invoke_agent`` and ``chat`` spans carry the stable id.
+    """
+    token: object = None
+    conversation: str | None = None
+    with guard("agent_framework.applied"):
+        context = _identity_context(state, context_api.get_current())
+        identities = get_identities(context)
+        conversation = identities.conversation_id if identities is not None else None
+        token = context_api.attach(context)
+    try:
+        with framework_conversation(conversation):
+            yield
+    finally:
+        if token is not None:
+            context_api.detach(token)  # type: ignore[arg-type]
+
+
+def _agent_attributes(agent: object) -> dict[str, AttributeValue]:
+    result: dict[str, AttributeValue] = {attributes.GEN_AI_OPERATION_NAME: INVOKE_AGENT}
+    agent_id = getattr(agent, "id", None)
+    name = getattr(agent, "name", None) or agent_id
+    for key, value in (
+        (GEN_AI_AGENT_ID, agent_id),
+        (attributes.GEN_AI_AGENT_NAME, name),
+        (GEN_AI_AGENT_DESCRIPTION, getattr(agent, "description", None)),
+        (
+            GEN_AI_PROVIDER_NAME,
+            getattr(agent, "otel_provider_name", None) or getattr(agent, "AGENT_PROVIDER_NAME", None),
+        ),
+    ):
+        if isinstance(value, str) and value:
+            result[key] = value
+    return result
+
+
+def start_run_span(
+    state: RunState,
+    *,
+    kind: SpanKind = SpanKind.INTERNAL,
+    extra: Mapping[str, AttributeValue] | None = None,
+) -> trace.Span:
+    """Start our ``invoke_agent {agent}`` span inside the run's scopes; it becomes the run span.
+
+    Started, not made current: the run's attachments make it current where the run works.
+    """
+    attrs = _agent_attributes(state.agent)
+    if state.plan.previous_response_id is not None:
+        attrs[attributes.GEN_AI_PREVIOUS_RESPONSE_ID] = state.plan.previous_response_id
+    if extra:
+        attrs.update(extra)
+    name = f"{INVOKE_AGENT} {attrs.get(attributes.GEN_AI_AGENT_NAME, 'agent')}"
+    context = _identity_context(state, context_api.get_current(), with_span=False)
+    span = state.tracer.start_span(name, context=context, kind=kind, attributes=attrs)
+    state.own_span = span
+    state.run_span = span
+    _record_resumed(state, span)
+    return span
+
+
+def _record_resumed(state: RunState, span: trace.Span) -> None:
+    resumed = state.plan.resumed
+    if resumed is not None:
+        record_continuation(
+            span,
+            resumed=True,
+            response_id=resumed.response_id,
+            task_id=resumed.task_id,
+            conversation_id=resumed.context_id,
+        )
+
+
+def adopt_framework_span(state: RunState) -> None:
+    """Make the current span the run span if it is the framework's ``invoke_agent`` span of this run.
+
+    Called from inside the framework's span (where ``RawAgent.run`` executes). Writes what
+    the framework cannot know: the previous-response handle and a resumed continuation.
+    (The conversation id is not written here: the framework sets all its attributes again
+    when the run ends, so only its own context variable reaches that attribute.)
+    """
+    if state.run_span is not None:
+        return
+    if state.own_span is not None:
+        state.run_span = state.own_span
+        return
+    if not state.expects_framework_span:
+        return
+    span = trace.get_current_span()
+    span_context = span.get_span_context()
+    if not span.is_recording() or not span_context.is_valid or span_context.span_id == state.parent_span_id:
+        return
+    existing = getattr(span, "attributes", None) or {}
+    if existing.get(attributes.GEN_AI_OPERATION_NAME) != INVOKE_AGENT:
+        return
+    state.run_span = span
+    if state.plan.previous_response_id is not None:
+        span.set_attribute(attributes.GEN_AI_PREVIOUS_RESPONSE_ID, state.plan.previous_response_id)
+    _record_resumed(state, span)
+
+
+def record_response(state: RunState, response_id: object, continuation_token: object) -> None:
+    """Record the run's result ids on the run span, once."""
+    if state.recorded:
+        return
+    state.recorded = True
+    span = state.run_span
+    if span is None:
+        return
+    record_result(span, response_id=response_id)
+    issued = ContinuationFacts.from_token(continuation_token)
+    if issued is not None:
+        record_continuation(
+            span,
+            issued=True,
+            response_id=issued.response_id,
+            task_id=issued.task_id,
+            conversation_id=issued.context_id,
+        )
+
+
+def observe_stream(state: RunState, stream: Any, *, keep_items: bool = False) -> StreamFacts:
+    """Watch ``stream``'s updates and record its result on the run span when it is consumed.
+
+    The cleanup hook runs when the stream ends, fails or is closed, before any cleanup
+    registered after it (the framework's, which ends its span). A failed stream records
+    no result.
+    """
+    facts = StreamFacts(keep_items=keep_items)
+    stream.with_transform_hook(facts.observe)
+    stream.with_cleanup_hook(partial(_record_stream_result, state, stream, facts))
+    return facts
+
+
+def _record_stream_result(state: RunState, stream: Any, facts: StreamFacts) -> None:
+    with guard("agent_framework.record_stream_result"):
+        if stream_error(stream) is None:
+            record_response(state, facts.response_id, facts.continuation_token)
+
+
+def finish_span(state: RunState, error: BaseException | None = None) -> None:
+    """End our run span (once), marking ``error`` on it."""
+    with guard("agent_framework.finish_span"):
+        span = state.own_span
+        if span is None or state.ended:
+            return
+        state.ended = True
+        if error is not None and span.is_recording():
+            span.set_attribute(ERROR_TYPE, type(error).__qualname__)
+            span.set_status(Status(StatusCode.ERROR))
+        span.end()
+
+
+def end_span_quietly(span: trace.Span) -> None:
+    """Finalizer for abandoned streams: end the span unless it already ended."""
+    with guard("agent_framework.end_span_quietly"):
+        if span.is_recording():
+            span.end()
+
+
+def keep_span_until_collected(stream: object, state: RunState) -> None:
+    """End our run span when an abandoned stream is garbage-collected (as the framework does for its own)."""
+    span = state.own_span
+    if span is not None:
+        weakref.finalize(stream, end_span_quietly, span)
