@@ -19,6 +19,14 @@ from otel_identity._validation import clean_id
 __all__ = ["record_continuation", "record_request", "record_result"]
 
 
+def _set_ids(span: trace.Span, *entries: tuple[str, str, object]) -> None:
+    """Set each ``(argument name, attribute, value)`` whose value is a valid id; log the rest at debug."""
+    for name, key, value in entries:
+        cleaned = clean_id(name, value)
+        if cleaned is not None:
+            span.set_attribute(key, cleaned)
+
+
 def record_result(
     span: trace.Span,
     *,
@@ -30,14 +38,12 @@ def record_result(
     with guard("record_result"):
         if not span.is_recording():
             return
-        for name, key, value in (
+        _set_ids(
+            span,
             ("response_id", attr.GEN_AI_RESPONSE_ID, response_id),
             ("message_id", attr.A2A_MESSAGE_ID, message_id),
             ("artifact_id", attr.A2A_ARTIFACT_ID, artifact_id),
-        ):
-            cleaned = clean_id(name, value)
-            if cleaned is not None:
-                span.set_attribute(key, cleaned)
+        )
 
 
 def record_request(
@@ -80,11 +86,9 @@ def record_continuation(
             span.set_attribute(attr.CONTINUATION_ISSUED, True)
         if resumed:
             span.set_attribute(attr.CONTINUATION_RESUMED, True)
-        for name, key, value in (
+        _set_ids(
+            span,
             ("response_id", attr.GEN_AI_RESPONSE_ID, response_id),
             ("task_id", attr.A2A_TASK_ID, task_id),
             ("conversation_id", attr.GEN_AI_CONVERSATION_ID, conversation_id),
-        ):
-            cleaned = clean_id(name, value)
-            if cleaned is not None:
-                span.set_attribute(key, cleaned)
+        )
