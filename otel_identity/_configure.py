@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from opentelemetry import propagate, trace
@@ -109,7 +109,9 @@ def _install_propagator() -> None:
 def _trusted(entries: Sequence[str] | str | None) -> TrustedPeers | None:
     if entries is None:
         return None
-    return TrustedPeers(entries if isinstance(entries, str) else list(entries))
+    if isinstance(entries, str) or not isinstance(entries, Iterable):
+        return TrustedPeers(entries)  # raises a ValueError naming a non-list value
+    return TrustedPeers(list(entries))
 
 
 def configure(

@@ -35,12 +35,14 @@ from opentelemetry import context as context_api
 from opentelemetry.context import Context
 
 from otel_identity._identities import EMPTY, Identities, TaskHandle, get_identities, set_identities
+from otel_identity._trust import set_destination
 from otel_identity._validation import validate_id
 
 __all__ = [
     "bind_async_iterable",
     "bind_iterable",
     "conversation_scope",
+    "destination_scope",
     "new_run_id",
     "run_scope",
     "session_scope",
@@ -248,6 +250,22 @@ class run_scope(_Scope[Identities]):  # noqa: N801
     def _build(self) -> tuple[Context, Identities]:
         context = set_run(self._run_id or new_run_id(), previous_response_id=self._previous)
         return context, get_identities(context) or EMPTY
+
+
+class destination_scope(_Scope[None]):  # noqa: N801
+    """Name where injections inside go: ``with destination_scope(mcp_url): await tool.call(...)``.
+
+    For calls whose HTTP client span the propagator cannot see (agent-framework injects MCP
+    ``_meta`` before any span names the server): only a trusted destination gets identity.
+    """
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        set_destination(url)  # validates now, at the call site, not at entry
+        self._url = url
+
+    def _build(self) -> tuple[Context, None]:
+        return set_destination(self._url), None
 
 
 class task_scope(_Scope[TaskHandle]):  # noqa: N801

@@ -22,6 +22,8 @@ OTEL_IDENTITY_TRUSTED_PEERS: Final = "OTEL_IDENTITY_TRUSTED_PEERS"
 Each entry is a host (``agents.internal``), ``host:port`` (``127.0.0.1:9001``), a URL
 prefix (``https://agents.example.com/a2a/``) or a domain wildcard (``*.agents.internal``,
 which matches sub-domains only). Empty (the default): no destination receives identity.
+A bad entry is logged once at ERROR naming it, and then nobody is trusted (fail closed);
+``configure()`` raises ``ValueError`` for it instead, unless ``trusted_peers=`` overrides it.
 """
 
 OTEL_IDENTITY_BAGGAGE_USER_ID: Final = "OTEL_IDENTITY_BAGGAGE_USER_ID"
@@ -32,4 +34,5 @@ OTEL_IDENTITY_INBOUND: Final = "OTEL_IDENTITY_INBOUND"
 
 Accepted claims only label spans; they never authorize anything. Use ``ignore`` (or an
 ``accept_inbound`` hook in ``configure()``) for services reachable by untrusted callers.
+Any other value logs a warning and means ``ignore`` (fail closed).
 """

@@ -349,7 +349,9 @@ def _finish(
                 record_request(span, reference_task_ids=list(sent.reference_task_ids))
             if error is None:
                 record_result(span, message_id=facts.message_id)
-                record_response(state, response_id, token)
+                # A2AAgent reports the task id as AgentResponse.response_id: a task is not a single result.
+                is_task = response_id is not None and response_id in (task_id, session_task)
+                record_response(state, None if is_task else response_id, token)
                 if task_state in _FAILED_STATES:
                     span.set_attribute(ERROR_TYPE, task_state)
                     span.set_status(Status(StatusCode.ERROR))

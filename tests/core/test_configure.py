@@ -130,6 +130,7 @@ def test_otel_traces_exporter_none_adds_no_exporter() -> None:
         ("exporter='otlp'", "exporter must be a SpanExporter"),
         ("trusted_peers=['http://']", "trusted peer 'http://'"),
         ("trusted_peers=['host:99999']", "invalid port"),
+        ("trusted_peers=5", "must be a str or an iterable of str"),
     ],
 )
 def test_bad_configuration_raises_a_clear_value_error(kwargs: str, message: str) -> None:

@@ -197,3 +197,14 @@ def test_bad_input_gets_a_clear_value_error(factory: object, message: str) -> No
 def test_an_id_of_exactly_the_limit_is_accepted() -> None:
     with oi.session_scope("x" * oi.MAX_ID_LENGTH) as identities:
         assert identities.session_id == "x" * oi.MAX_ID_LENGTH
+
+
+def test_destination_scope_names_where_injections_go_and_checks_the_url() -> None:
+    from otel_identity._trust import destination_of
+
+    with oi.destination_scope("http://127.0.0.1:8123/mcp"):
+        destination = destination_of()
+        assert destination is not None and (destination.host, destination.port) == ("127.0.0.1", 8123)
+    assert destination_of() is None
+    with pytest.raises(ValueError, match="absolute URL"):
+        oi.destination_scope("not a url")

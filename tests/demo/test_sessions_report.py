@@ -1,0 +1,318 @@
+"""The sessions report, from OTLP/JSON lines written here span by span (times and kinds under control)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from otel_identity import attributes as attr
+from otel_identity.sessions_report import build_report, render_text
+
+SERVER, CLIENT, INTERNAL = 2, 3, 1
+T0 = 1_700_000_000_000_000_000
+
+
+def tid(name: str) -> str:
+    """A hex trace id for a readable name."""
+    return hashlib.md5(name.encode()).hexdigest()
+
+
+def sid(name: str) -> str:
+    return hashlib.md5(name.encode()).hexdigest()[:16]
+
+
+def _value(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, list):
+        return {"arrayValue": {"values": [_value(item) for item in value]}}
+    return {"stringValue": value}
+
+
+def _attrs(values: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"key": key, "value": _value(value)} for key, value in values.items()]
+
+
+def span(
+    trace: str,
+    span_id: str,
+    name: str,
+    *,
+    parent: str = "",
+    kind: int = INTERNAL,
+    start: int = 0,
+    end: int = 10,
+    error: bool = False,
+    events: list[tuple[int, str, str]] = (),  # type: ignore[assignment]
+    **attributes: Any,
+) -> dict[str, Any]:
+    """An OTLP/JSON span; times in ms after T0; events as (ms, task id, state)."""
+    return {
+        "traceId": tid(trace),
+        "spanId": sid(span_id),
+        "parentSpanId": sid(parent) if parent else "",
+        "name": name,
+        "kind": kind,
+        "startTimeUnixNano": str(T0 + start * 1_000_000),
+        "endTimeUnixNano": str(T0 + end * 1_000_000),
+        "attributes": _attrs({key.replace("__", "."): value for key, value in attributes.items()}),
+        "events": [
+            {
+                "name": attr.A2A_TASK_STATE_EVENT,
+                "timeUnixNano": str(T0 + at * 1_000_000),
+                "attributes": _attrs({attr.A2A_TASK_ID: task, attr.A2A_TASK_STATE: state}),
+            }
+            for at, task, state in events
+        ],
+        "status": {"code": 2, "message": "boom"} if error else {},
+    }
+
+
+def line(service: str, *spans: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "resourceSpans": [
+                {
+                    "resource": {"attributes": _attrs({"service.name": service})},
+                    "scopeSpans": [{"scope": {"name": "t"}, "spans": list(spans)}],
+                }
+            ]
+        }
+    )
+
+
+def write(path: Path, *lines: str) -> Path:
+    path.write_text("".join(item + "\n" for item in lines))
+    return path
+
+
+S = {attr.SESSION_ID: "s1"}
+
+
+def test_a_session_is_its_traces_across_services(tmp_path: Path) -> None:
+    file = write(
+        tmp_path / "a.jsonl",
+        # Server side first: files from several processes arrive in any order.
+        line(
+            "flights",
+            span("t1", "b1", "SendMessage", parent="a2", kind=SERVER, start=2, end=8, **S, **{attr.A2A_TASK_ID: "k1"}),
+            # No session.id on this one (e.g. a library span outside the scope): it still belongs to t1.
+            span("t1", "b2", "db query", parent="b1", start=3, end=4, error=True, **{attr.RUN_ID: "r-f"}),
+        ),
+        line(
+            "concierge",
+            span("t1", "a1", "concierge turn", kind=SERVER, start=0, end=10, **S),
+            span("t1", "a2", "invoke_agent c", parent="a1", start=1, end=9, **S, **{attr.RUN_ID: "r-c"}),
+            span("t2", "c1", "concierge turn", kind=SERVER, start=20, end=25, **S),
+            span("t2", "c2", "chat m", parent="c1", start=21, end=24, **S, **{attr.GEN_AI_RESPONSE_ID: "resp_1"}),
+            span("t3", "d1", "other session turn", start=30, end=40, **{attr.SESSION_ID: "s2"}),
+            span("t4", "e1", "startup", start=0, end=1),
+        ),
+    )
+
+    report = build_report([file])
+
+    assert [session.session_id for session in report.sessions] == ["s1", "s2"]
+    s1 = report.sessions[0]
+    assert s1.services == ("concierge", "flights")
+    assert s1.trace_ids == (tid("t1"), tid("t2"))
+    assert s1.span_count == 6
+    assert s1.start_unix_nano == T0 and s1.duration_seconds == 0.025
+    assert dict(s1.runs) == {"r-c": ("concierge",), "r-f": ("flights",)}
+    assert [task.task_id for task in s1.tasks] == ["k1"]
+    assert s1.responses == (("concierge", "resp_1", 1),)
+    assert [(error["service"], error["span"], error["message"]) for error in s1.errors] == [
+        ("flights", "db query", "boom")
+    ]
+    assert report.sessions[1].span_count == 1 and not report.sessions[1].errors
+    assert (report.span_count, report.spans_outside_sessions, report.traces_outside_sessions) == (8, 1, 1)
+
+
+def test_task_history_is_the_serving_sides_and_repeats_collapse(tmp_path: Path) -> None:
+    server_events = [
+        (2, "k1", "TASK_STATE_SUBMITTED"),
+        (3, "k1", "TASK_STATE_WORKING"),
+        (4, "k1", "TASK_STATE_INPUT_REQUIRED"),
+    ]
+    # The client sees the same states later, as they arrive: mixing both would repeat them.
+    client_events = [
+        (6, "k1", "TASK_STATE_SUBMITTED"),
+        (7, "k1", "TASK_STATE_WORKING"),
+        (8, "k1", "TASK_STATE_INPUT_REQUIRED"),
+    ]
+    resumed = [(12, "k1", "TASK_STATE_WORKING"), (13, "k1", "TASK_STATE_COMPLETED")]
+    task = {attr.A2A_TASK_ID: "k1"}
+    file = write(
+        tmp_path / "a.jsonl",
+        line(
+            "c",
+            span("t1", "a1", "turn", start=0, end=10, **S),
+            span(
+                "t1", "a2", "SendMessage", parent="a1", kind=CLIENT, start=1, end=9, events=client_events, **S, **task
+            ),
+            span(
+                "t2",
+                "b1",
+                "SendMessage",
+                kind=CLIENT,
+                start=10,
+                end=15,
+                events=[(14, "k1", "TASK_STATE_COMPLETED")],
+                **S,
+                **task,
+            ),
+        ),
+        line(
+            "h",
+            span(
+                "t1", "a3", "SendMessage", parent="a2", kind=SERVER, start=2, end=5, events=server_events, **S, **task
+            ),
+            # Stamped at start by the scope, no events: observed at its start.
+            span(
+                "t1",
+                "a4",
+                "agent work",
+                parent="a3",
+                start=3,
+                end=4,
+                **S,
+                **task,
+                **{attr.A2A_TASK_STATE: "TASK_STATE_WORKING"},
+            ),
+            span("t2", "b2", "SendMessage", parent="b1", kind=SERVER, start=11, end=14, events=resumed, **S, **task),
+        ),
+    )
+
+    (task_summary,) = build_report([file]).sessions[0].tasks
+
+    assert task_summary.server == "h"
+    assert task_summary.services == ("c", "h")
+    assert task_summary.states == (
+        "TASK_STATE_SUBMITTED",
+        "TASK_STATE_WORKING",
+        "TASK_STATE_INPUT_REQUIRED",
+        "TASK_STATE_WORKING",
+        "TASK_STATE_COMPLETED",
+    )
+    assert task_summary.final_state == "TASK_STATE_COMPLETED"
+
+
+def test_a_task_seen_only_by_its_client_uses_the_clients_states(tmp_path: Path) -> None:
+    events = [(1, "k9", "TASK_STATE_SUBMITTED"), (2, "k9", "TASK_STATE_FAILED")]
+    file = write(
+        tmp_path / "a.jsonl",
+        line("c", span("t1", "a1", "SendMessage", kind=CLIENT, events=events, **S, **{attr.A2A_TASK_ID: "k9"})),
+    )
+    (task,) = build_report([file]).sessions[0].tasks
+    assert (task.server, task.states) == (None, ("TASK_STATE_SUBMITTED", "TASK_STATE_FAILED"))
+
+
+def test_collector_variants_blank_and_bad_lines(tmp_path: Path) -> None:
+    trace_id = bytes(range(16))
+    variant = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]},
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                # The plain protobuf JSON mapping: base64 ids and enum names.
+                                "traceId": base64.b64encode(trace_id).decode(),
+                                "spanId": base64.b64encode(bytes(8)).decode(),
+                                "name": "root",
+                                "kind": "SPAN_KIND_SERVER",
+                                "startTimeUnixNano": T0,
+                                "endTimeUnixNano": T0 + 5,
+                                "attributes": [{"key": "session.id", "value": {"stringValue": "s1"}}],
+                                "status": {"code": "STATUS_CODE_ERROR"},
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
+    file = write(tmp_path / "a.jsonl", json.dumps(variant), "", "not json", "[1, 2]")
+
+    report = build_report([file])
+
+    (session,) = report.sessions
+    assert session.trace_ids == (trace_id.hex(),)
+    assert len(session.errors) == 1
+    assert (report.lines, report.bad_lines) == (3, 2)
+
+
+def test_files_are_read_line_by_line(tmp_path: Path) -> None:
+    file = write(
+        tmp_path / "a.jsonl",
+        *(line("c", span(f"t{index}", "a1", "turn", **{attr.SESSION_ID: f"s{index % 7}"})) for index in range(500)),
+    )
+    seen: list[int] = []
+
+    report = build_report([file], progress=seen.append)
+
+    assert len(seen) == 500 and seen == sorted(set(seen)) and seen[-1] == file.stat().st_size
+    assert len(report.sessions) == 7 and sum(len(s.trace_ids) for s in report.sessions) == 500
+
+
+def test_text_and_json_say_the_same(tmp_path: Path) -> None:
+    events = [(2, "k1", "TASK_STATE_WORKING"), (3, "k1", "TASK_STATE_CANCELED")]
+    file = write(
+        tmp_path / "a.jsonl",
+        line(
+            "c",
+            span("t1", "a1", "turn", **S, **{attr.RUN_ID: "r1"}),
+            span("t1", "a2", "CancelTask", parent="a1", kind=SERVER, events=events, **S, **{attr.A2A_TASK_ID: "k1"}),
+            span("t1", "a3", "chat", parent="a1", error=True, **S, **{attr.GEN_AI_RESPONSE_ID: "resp_9"}),
+        ),
+    )
+    report = build_report([file])
+    text = render_text(report)
+    data = report.to_json()
+
+    assert "session s1" in text and "k1  c: WORKING -> CANCELED" in text and "resp_9" in text and "r1" in text
+    assert "c: chat: boom" in text
+    (session,) = data["sessions"]
+    assert session["tasks"] == [
+        {
+            "task_id": "k1",
+            "services": ["c"],
+            "server": "c",
+            "states": ["TASK_STATE_WORKING", "TASK_STATE_CANCELED"],
+            "final_state": "TASK_STATE_CANCELED",
+        }
+    ]
+    assert session["runs"] == [{"run_id": "r1", "services": ["c"]}]
+    assert session["responses"] == [{"service": "c", "response_id": "resp_9", "spans": 1}]
+    assert session["errors"][0]["message"] == "boom"
+    assert session["start"] == "2023-11-14T22:13:20.000Z"
+    json.dumps(data)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "otel_identity.cli", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_sessions_command(tmp_path: Path) -> None:
+    file = write(tmp_path / "a.jsonl", line("c", span("t1", "a1", "turn", **S)))
+
+    as_json = _cli("sessions", str(file), "--json")
+    as_text = _cli("sessions", str(file))
+    missing = _cli("sessions", str(tmp_path / "nope.jsonl"))
+
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["sessions"][0]["session_id"] == "s1"
+    assert as_text.returncode == 0 and as_text.stdout.startswith("session s1\n")
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert missing.stderr.strip().splitlines() == [
+        f"otel-identity sessions: cannot read {tmp_path / 'nope.jsonl'}: no such file"
+    ]
