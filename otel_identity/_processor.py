@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from otel_identity import attributes as attr
 from otel_identity._identities import get_identities
-from otel_identity._safety import guard
+from otel_identity._safety import report_swallowed
 
 __all__ = ["IdentitySpanProcessor"]
 
@@ -28,11 +28,11 @@ class IdentitySpanProcessor(SpanProcessor):
     """
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        identities = get_identities(parent_context)
-        if identities is None:
-            return
-        with guard("IdentitySpanProcessor.on_start"):
-            if not span.is_recording():
+        # Inline try instead of ``guard``: this runs for every span of the process. The SDK does not
+        # catch processor exceptions, so everything here, the context lookup included, is inside it.
+        try:
+            identities = get_identities(parent_context)
+            if identities is None or not span.is_recording():
                 return
             existing = span.attributes or {}
             name = span.name
@@ -43,6 +43,8 @@ class IdentitySpanProcessor(SpanProcessor):
                 stamped = {key: value for key, value in stamped.items() if key not in existing}
             if stamped:
                 span.set_attributes(stamped)
+        except Exception:
+            report_swallowed("IdentitySpanProcessor.on_start")
 
     def on_end(self, span: ReadableSpan) -> None:
         return None

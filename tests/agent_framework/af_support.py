@@ -195,7 +195,7 @@ async def a2a_server(executor: AgentExecutor, *, name: str = "flights") -> Async
     (the kernel queues them): no start-up wait. The server task starts from an empty context,
     so nothing of the test's context leaks into the server's requests.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
