@@ -29,6 +29,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from otel_identity._log_once import quiet_export_logs
 from otel_identity._processor import IdentitySpanProcessor
 from otel_identity._propagator import IdentityBaggagePropagator
 from otel_identity._settings import AcceptInbound, update_settings
@@ -176,6 +177,7 @@ def configure(
             chosen = exporter if exporter is not None else _exporter_from_environment(protocol, endpoint)
             if chosen is not None:
                 provider.add_span_processor(BatchSpanProcessor(chosen))
+                quiet_export_logs()
             _has_exporter.add(provider)
     if created:
         trace.set_tracer_provider(provider)

@@ -215,3 +215,16 @@ def test_an_instrumentor_names_its_missing_framework() -> None:
 
     assert "surely-not-installed-framework" in str(missing_framework(NeedsAbsent()))
     assert missing_framework(NeedsPresent()) is None
+
+
+def test_configure_quiets_repeated_exporter_errors() -> None:
+    result = run_python(
+        """
+        import logging
+        from otel_identity._log_once import EXPORT_LOGGERS, RepeatedLogFilter
+        oi.configure(service_name="x", endpoint="http://127.0.0.1:9")
+        print(json.dumps({name: any(isinstance(f, RepeatedLogFilter) for f in logging.getLogger(name).filters)
+                          for name in EXPORT_LOGGERS}))
+        """
+    )
+    assert set(result.values()) == {True}
