@@ -19,6 +19,7 @@ with nothing marking the end of a stream, so a span could not end with its strea
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -78,7 +79,13 @@ def _absolute(url: str) -> str:
     return url if "://" in url else f"grpc://{url}"
 
 
-def _peer_attributes(url: str) -> dict[str, AttributeValue]:
+@functools.lru_cache(maxsize=256)
+def _peer_address(url: str) -> tuple[tuple[str, AttributeValue], ...]:
+    """``server.address`` / ``server.port`` of ``url``, parsed once per URL (a client calls few peers, often)."""
+    return tuple(_parse_peer(url).items())
+
+
+def _parse_peer(url: str) -> dict[str, AttributeValue]:
     parts = urlsplit(_absolute(url))
     found: dict[str, AttributeValue] = {}
     if parts.hostname:
@@ -159,7 +166,7 @@ def _start(
         url = _peer_url(transport, binding)
         attributes: dict[str, AttributeValue] = {attr.A2A_METHOD_NAME: method}
         if url:
-            attributes.update(_peer_attributes(url))
+            attributes.update(_peer_address(url))
         attributes.update(agent_card_attributes(getattr(transport, "agent_card", None)))
         version = _protocol_version(transport, url, binding)
         if version:

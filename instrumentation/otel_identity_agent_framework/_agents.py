@@ -162,7 +162,10 @@ def _outer_stream(state: RunState, call: Callable[[], Any]) -> Any:
 
 
 def _end_stream_run(state: RunState, stream: Any) -> None:
-    finish_span(state, stream_error(stream))
+    error: BaseException | None = None
+    with guard("agent_framework.stream_error"):
+        error = stream_error(stream)
+    finish_span(state, error)
 
 
 def _enter_raw(state: RunState, wrapped: Wrapped, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

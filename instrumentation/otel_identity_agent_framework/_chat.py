@@ -39,18 +39,26 @@ def _sent_handle(options: object) -> str | None:
     return None
 
 
+def _record_sent_handle(kwargs: Mapping[str, Any]) -> None:
+    if get_identities() is None:
+        return
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return
+    existing = getattr(span, "attributes", None) or {}
+    if existing.get(attributes.GEN_AI_OPERATION_NAME) == _CHAT:
+        handle = _sent_handle(kwargs.get("options"))
+        if handle is not None:
+            span.set_attribute(attributes.GEN_AI_PREVIOUS_RESPONSE_ID, handle)
+
+
 def make_chat_wrapper() -> Callable[..., Any]:
     """Wrapper for ``BaseChatClient.get_response``."""
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if is_instrumentation_enabled() and get_identities() is not None:
+        if is_instrumentation_enabled():
             with guard("agent_framework.chat"):
-                span = trace.get_current_span()
-                existing = getattr(span, "attributes", None) or {}
-                if span.is_recording() and existing.get(attributes.GEN_AI_OPERATION_NAME) == _CHAT:
-                    handle = _sent_handle(kwargs.get("options"))
-                    if handle is not None:
-                        span.set_attribute(attributes.GEN_AI_PREVIOUS_RESPONSE_ID, handle)
+                _record_sent_handle(kwargs)
         return wrapped(*args, **kwargs)
 
     return wrapper

@@ -28,14 +28,15 @@ import contextlib
 import importlib.metadata
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 __all__ = [
     "FRAMEWORK_VERSION",
     "PRIVATE_NAMES_VERIFIED",
     "StreamFacts",
-    "framework_conversation",
+    "enter_framework_conversation",
+    "exit_framework_conversation",
     "framework_telemetry_enabled",
     "looks_like_response_handle",
     "owning_conversation_id",
@@ -81,45 +82,59 @@ def _load_conversation_helper() -> Callable[[str | None], contextlib.AbstractCon
 
 
 _CONVERSATION_HELPER = _load_conversation_helper()
-"""The framework's helper, or ``None`` (then :func:`framework_conversation` does nothing)."""
+"""The framework's helper, or ``None`` (then :func:`enter_framework_conversation` does nothing)."""
 
 
-@contextlib.contextmanager
-def framework_conversation(conversation_id: str | None) -> Iterator[None]:
-    """Make ``conversation_id`` the framework's own telemetry conversation id inside the block.
+def enter_framework_conversation(conversation_id: str | None) -> contextlib.AbstractContextManager[None] | None:
+    """Make ``conversation_id`` the framework's own telemetry conversation id until :func:`exit_framework_conversation`.
 
     The framework then writes our stable id as ``gen_ai.conversation.id`` on its
     ``invoke_agent`` and ``chat`` spans instead of a rotating ``resp_*``: its spans are
-    enriched, not duplicated. Without the helper (other versions) this does nothing.
+    enriched, not duplicated. Returns the entered manager to exit, or ``None`` when there is
+    nothing to undo (no id, no helper in this version, or the helper failed).
+
+    A pair of functions rather than a ``contextlib`` generator: this runs on every attachment
+    of a run (several per run, one per stream pull).
     """
     helper = _CONVERSATION_HELPER
     if helper is None or conversation_id is None:
-        yield
-        return
-    manager: contextlib.AbstractContextManager[None] | None = None
+        return None
     try:
         manager = helper(conversation_id)
         manager.__enter__()
     except Exception:
         logger.debug("otel-identity: could not set the framework conversation id", exc_info=True)
-        manager = None
+        return None
+    return manager
+
+
+def exit_framework_conversation(manager: contextlib.AbstractContextManager[None]) -> None:
+    """Undo :func:`enter_framework_conversation` (never raises)."""
     try:
-        yield
-    finally:
-        if manager is not None:
-            try:
-                manager.__exit__(None, None, None)
-            except Exception:
-                logger.debug("otel-identity: could not reset the framework conversation id", exc_info=True)
+        manager.__exit__(None, None, None)
+    except Exception:
+        logger.debug("otel-identity: could not reset the framework conversation id", exc_info=True)
+
+
+def _load_observability_module() -> object:
+    try:
+        from agent_framework import observability
+    except ImportError:
+        return None
+    return observability
+
+
+_OBSERVABILITY: object = _load_observability_module()
+"""``agent_framework.observability``, imported once (``None`` when it cannot be imported).
+
+The settings object is still read from the module on every call, as the framework reads it.
+"""
 
 
 def framework_telemetry_enabled() -> bool:
     """Whether agent-framework's own instrumentation is on (public ``OBSERVABILITY_SETTINGS.ENABLED``)."""
-    try:
-        from agent_framework.observability import OBSERVABILITY_SETTINGS
-    except ImportError:
-        return False
-    return bool(OBSERVABILITY_SETTINGS.ENABLED)
+    settings = getattr(_OBSERVABILITY, "OBSERVABILITY_SETTINGS", None)
+    return bool(getattr(settings, "ENABLED", False))
 
 
 def owning_conversation_id(agent: object, session: object) -> str | None:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import partial
+from types import TracebackType
 from typing import Any
 
 from opentelemetry import context as context_api
@@ -33,17 +34,24 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from otel_identity import (
+    Identities,
     TaskHandle,
     attributes,
     get_identities,
     record_continuation,
     record_result,
+    set_identities,
     set_run,
     set_session,
     set_task,
 )
 from otel_identity._safety import guard
-from otel_identity_agent_framework._framework import StreamFacts, framework_conversation, stream_error
+from otel_identity_agent_framework._framework import (
+    StreamFacts,
+    enter_framework_conversation,
+    exit_framework_conversation,
+    stream_error,
+)
 from otel_identity_agent_framework._identity import ContinuationFacts, RunPlan
 
 __all__ = [
@@ -91,6 +99,8 @@ class RunState:
         self.ended = False
         self.extra: dict[str, Any] = {}
         """Per-integration facts (the A2A request actually sent, for example)."""
+        self.identities_cache: tuple[Identities | None, TaskHandle | None, Identities | None] | None = None
+        """(enclosing identities, task, the run's identities built on them): see :func:`_run_identities`."""
 
 
 def current_state(context: Context | None = None) -> RunState | None:
@@ -99,7 +109,18 @@ def current_state(context: Context | None = None) -> RunState | None:
     return value if isinstance(value, RunState) else None
 
 
-def _identity_context(state: RunState, base: Context, *, with_span: bool = True) -> Context:
+def _run_identities(state: RunState, base: Context) -> Identities | None:
+    """The run's identities on top of those in ``base``, built once per enclosing identities.
+
+    Every attachment of a run usually derives from the same enclosing identities, so the
+    result (validation, override rules) is computed on the first and reused while the
+    enclosing value is the same object; a different one (an attachment made elsewhere)
+    recomputes it with the core's rules.
+    """
+    outer = get_identities(base)
+    cached = state.identities_cache
+    if cached is not None and cached[0] is outer and cached[1] is state.task:
+        return cached[2]
     plan = state.plan
     context = base
     if plan.session_id is not None:
@@ -107,31 +128,57 @@ def _identity_context(state: RunState, base: Context, *, with_span: bool = True)
     context = set_run(plan.run_id, previous_response_id=plan.previous_response_id, context=context)
     if state.task is not None:
         context = set_task(state.task, context=context)
+    identities = get_identities(context)
+    state.identities_cache = (outer, state.task, identities)
+    return identities
+
+
+def _run_context(state: RunState, base: Context, *, with_span: bool = True) -> tuple[Context, Identities | None]:
+    """``base`` with the run's identities, state and (``with_span``) our run span; and those identities."""
+    identities = _run_identities(state, base)
+    context = set_identities(identities, base) if identities is not None else base
     if with_span and state.own_span is not None:
         context = trace.set_span_in_context(state.own_span, context)
-    return context_api.set_value(_STATE_KEY, state, context)
+    return context_api.set_value(_STATE_KEY, state, context), identities
 
 
-@contextlib.contextmanager
-def applied(state: RunState) -> Iterator[None]:
+class applied:  # noqa: N801 - used like contextlib's lowercase managers
     """Attach the run's identities (and our run span, if any) to the current context for the block.
 
     Also makes the run's conversation id the framework's own telemetry conversation id,
     so its ``invoke_agent`` and ``chat`` spans carry the stable id.
+
+    A plain class, not a ``contextlib`` generator: it is entered several times per run and
+    once per stream pull, where a generator-based manager was a measurable share of the
+    instrumentor's cost.
     """
-    token: object = None
-    conversation: str | None = None
-    with guard("agent_framework.applied"):
-        context = _identity_context(state, context_api.get_current())
-        identities = get_identities(context)
-        conversation = identities.conversation_id if identities is not None else None
-        token = context_api.attach(context)
-    try:
-        with framework_conversation(conversation):
-            yield
-    finally:
-        if token is not None:
-            context_api.detach(token)  # type: ignore[arg-type]
+
+    __slots__ = ("_conversation", "_state", "_token")
+
+    def __init__(self, state: RunState) -> None:
+        self._state = state
+        self._token: object = None
+        self._conversation: contextlib.AbstractContextManager[None] | None = None
+
+    def __enter__(self) -> None:
+        conversation: str | None = None
+        with guard("agent_framework.applied"):
+            context, identities = _run_context(self._state, context_api.get_current())
+            conversation = identities.conversation_id if identities is not None else None
+            self._token = context_api.attach(context)
+        self._conversation = enter_framework_conversation(conversation)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        manager, self._conversation = self._conversation, None
+        token, self._token = self._token, None
+        try:
+            if manager is not None:
+                exit_framework_conversation(manager)
+        finally:
+            if token is not None:
+                context_api.detach(token)  # type: ignore[arg-type]
 
 
 def _agent_attributes(agent: object) -> dict[str, AttributeValue]:
@@ -168,7 +215,7 @@ def start_run_span(
     if extra:
         attrs.update(extra)
     name = f"{INVOKE_AGENT} {attrs.get(attributes.GEN_AI_AGENT_NAME, 'agent')}"
-    context = _identity_context(state, context_api.get_current(), with_span=False)
+    context, _ = _run_context(state, context_api.get_current(), with_span=False)
     span = state.tracer.start_span(name, context=context, kind=kind, attributes=attrs)
     state.own_span = span
     state.run_span = span
