@@ -59,7 +59,10 @@ caller's claim is accepted. The server extracts with the global propagator, so i
 otel-identity's (``OTEL_PROPAGATORS=tracecontext,otel_identity``, or ``configure()``).
 
 a2a-sdk's own spans stay as they are (``OTEL_INSTRUMENTATION_A2A_SDK_ENABLED=false`` turns
-them off); they become children of these spans. Suppressed instrumentation
+them off) but join the caller's trace: the caller's context is attached around the JSON-RPC
+and REST endpoints, where a2a-sdk starts its first span, so it is no orphan root trace; the
+later ones become children of these spans. Instrument before ``create_jsonrpc_routes`` /
+``create_rest_routes`` run: the routes keep the endpoint methods they were built with. Suppressed instrumentation
 (``opentelemetry.instrumentation.utils.suppress_instrumentation``) passes calls through.
 
 API

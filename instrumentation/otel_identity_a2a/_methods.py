@@ -21,6 +21,7 @@ __all__ = [
     "ADVANCING",
     "CLIENT_METHODS",
     "CLIENT_TRANSPORTS",
+    "HTTP_ENTRY_POINTS",
     "SERVER_HANDLERS",
     "SERVER_METHODS",
     "STATE_EVENTS",
@@ -86,3 +87,31 @@ SERVER_HANDLERS: Final = (
     ("a2a.server.request_handlers.default_request_handler", "LegacyRequestHandler"),
 )
 """(module, class) of each request handler."""
+
+HTTP_ENTRY_POINTS: Final = (
+    ("a2a.server.routes.jsonrpc_dispatcher", "JsonRpcDispatcher", ("handle_requests",)),
+    (
+        "a2a.server.routes.rest_dispatcher",
+        "RestDispatcher",
+        (
+            "on_message_send",
+            "on_message_send_stream",
+            "on_cancel_task",
+            "on_subscribe_to_task",
+            "on_get_task",
+            "get_push_notification",
+            "delete_push_notification",
+            "set_push_notification",
+            "list_push_notifications",
+            "list_tasks",
+            "handle_authenticated_agent_card",
+        ),
+    ),
+)
+"""(module, class, methods) where a2a-sdk's HTTP routes enter: the Starlette endpoints of JSON-RPC and REST.
+
+a2a-sdk's own tracing (``trace_class``) starts a span in each of them before any request
+handler runs; the caller's context is attached around them so those spans join the caller's
+trace instead of starting an orphan trace per request. gRPC needs none: ``GrpcHandler`` is
+not traced, so the first a2a-sdk span is the request handler's, inside ours.
+"""

@@ -7,6 +7,10 @@ Patched (see :mod:`otel_identity_a2a._methods` for the handler methods):
   headers the transports keep in ``ServerCallContext.state`` (``'headers'`` for JSON-RPC and
   REST, ``'grpc_context'`` metadata for gRPC) with the global propagator; otel-identity's
   propagator turns a trusted caller's ``session.id`` into the session of that context.
+* the HTTP endpoints of JSON-RPC and REST (:data:`~otel_identity_a2a._methods.HTTP_ENTRY_POINTS`):
+  the caller's context, extracted the same way, is attached around them, so the spans a2a-sdk's
+  own tracing starts there (before any handler runs) join the caller's trace instead of
+  starting an orphan one per request.
 * ``ActiveTask.enqueue_request`` (v2 handler): it snapshots the request's contextvars for the
   agent executor, so the conversation and task scope are attached around it: everything the
   executor does (model calls, tools, nested A2A calls) carries ``a2a.task.id`` and
@@ -45,7 +49,7 @@ from otel_identity._safety import guard
 from otel_identity._validation import clean_id
 from otel_identity_a2a import attributes as a2a_attr
 from otel_identity_a2a._links import TaskTraces
-from otel_identity_a2a._methods import ADVANCING, SERVER_HANDLERS, SERVER_METHODS, STREAMING
+from otel_identity_a2a._methods import ADVANCING, HTTP_ENTRY_POINTS, SERVER_HANDLERS, SERVER_METHODS, STREAMING
 from otel_identity_a2a._operation import Operation
 from otel_identity_a2a._protocol import agent_card_attributes, header, observe, request_facts
 from otel_identity_a2a._streams import traced_stream
@@ -80,7 +84,7 @@ def _carrier(call_context: object) -> dict[str, str] | None:
         return None
     headers = state.get("headers")
     if isinstance(headers, Mapping):
-        return {str(key).lower(): value for key, value in headers.items() if isinstance(value, str)}
+        return _header_carrier(headers)
     grpc_context = state.get("grpc_context")
     metadata = getattr(grpc_context, "invocation_metadata", None)
     if callable(metadata):
@@ -89,6 +93,10 @@ def _carrier(call_context: object) -> dict[str, str] | None:
             carrier[str(key).lower()] = value if isinstance(value, str) else bytes(value).decode("utf-8", "replace")
         return carrier
     return None
+
+
+def _header_carrier(headers: Mapping[Any, Any]) -> dict[str, str]:
+    return {str(key).lower(): value for key, value in headers.items() if isinstance(value, str)}
 
 
 def _parent(carrier: Mapping[str, str] | None) -> Context:
@@ -210,6 +218,31 @@ def _streaming(tracer: Tracer, method: str) -> Wrapper:
         return traced_stream(begin)
 
     return wrapper
+
+
+async def _in_caller_context(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
+    """Run an HTTP endpoint (``wrapped(request)``) in the caller's trace, with the caller's accepted identity.
+
+    a2a-sdk's own tracing starts its dispatcher span here, before any request handler runs;
+    without the caller's context attached that span would be the root of a trace of its own,
+    without a session. The request handler's span (:func:`_start`) extracts again and keeps
+    the now-current span of the same trace as its parent.
+    """
+    if not is_instrumentation_enabled():
+        return await wrapped(*args, **kwargs)
+    parent: Context | None = None
+    with guard("a2a server caller context"):
+        request = args[0] if args else kwargs.get("request")
+        headers = getattr(request, "headers", None)
+        if isinstance(headers, Mapping):
+            parent = _parent(_header_carrier(headers))
+    if parent is None:
+        return await wrapped(*args, **kwargs)
+    token = context_api.attach(parent)
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        context_api.detach(token)
 
 
 def _executor_scope(request_context: object) -> Context | None:
@@ -360,6 +393,11 @@ def instrument_server(tracer: Tracer) -> Patched:
             _wrap(module, cls, name, (_streaming if method in STREAMING else _unary)(tracer, method), patched)
         if class_name == "LegacyRequestHandler":
             _wrap(module, cls, "_run_event_stream", _in_executor_scope, patched)
+    for module_name, class_name, names in HTTP_ENTRY_POINTS:
+        found = _import(module_name, class_name)
+        if found is not None:
+            for name in names:
+                _wrap(found[0], found[1], name, _in_caller_context, patched)
     found = _import("a2a.server.agent_execution.active_task", "ActiveTask")
     if found is not None:
         _wrap(found[0], found[1], "enqueue_request", _in_executor_scope, patched)

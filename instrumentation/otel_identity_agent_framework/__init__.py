@@ -54,6 +54,9 @@ What each run gets:
 * ``A2AAgent.run`` / ``poll_task``: a CLIENT ``invoke_agent {agent}`` span with
   ``gen_ai.conversation.id`` = ``context_id``, ``a2a.task.id``, ``a2a.task.state`` by name
   (changes as ``a2a.task.state_change`` events) and ``a2a.message.reference_task_ids`` as sent.
+* ``MCPStreamableHTTPTool.call_tool``: the tool's server URL (``url``) is the destination of
+  the ``_meta`` agent-framework injects, so ``session.id`` reaches the MCP server exactly when
+  it is trusted (no ``set_destination`` in app code); stdio tools are not touched.
 * ``A2AExecutor.execute``: the request's ``context_id`` is the conversation and its task the
   task scope of every span the hosted agent produces.
 
@@ -78,7 +81,8 @@ API
 Framework facts relied on (checked with agent-framework-core 1.23.0, agent-framework-a2a
 1.0.0b261022, a2a-sdk 1.3.0): the public ``run`` of ``Agent``, ``AgentTelemetryLayer``,
 ``RawAgent`` and ``A2AAgent``, ``A2AAgent.poll_task``, ``A2AExecutor.execute``,
-``BaseChatClient.get_response`` (it runs inside the framework's chat span), the
+``BaseChatClient.get_response`` (it runs inside the framework's chat span),
+``MCPStreamableHTTPTool.call_tool`` (its ``MCPTool.call_tool`` injects ``_meta``) and ``.url``, the
 ``ResponseStream`` hooks and ``OBSERVABILITY_SETTINGS.ENABLED``. Private names are used only
 for agent-framework-core 1.23 to <2, each with a fallback; they are listed in
 ``otel_identity_agent_framework._framework`` (plus ``A2AAgent._prepare_message_for_a2a`` and
@@ -116,6 +120,7 @@ from otel_identity_agent_framework._a2a import (
 )
 from otel_identity_agent_framework._agents import Layer, make_run_wrapper
 from otel_identity_agent_framework._chat import make_chat_wrapper
+from otel_identity_agent_framework._mcp import mcp_call_tool_wrapper
 from otel_identity_agent_framework.package import _instruments
 from otel_identity_agent_framework.version import __version__
 
@@ -154,7 +159,14 @@ class AgentFrameworkInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._wrap(AgentTelemetryLayer, "run", make_run_wrapper(tracer, Layer.OUTER))
         self._wrap(RawAgent, "run", make_run_wrapper(tracer, Layer.RAW))
         self._wrap(BaseChatClient, "get_response", make_chat_wrapper())
+        self._instrument_mcp()
         self._instrument_a2a(tracer)
+
+    def _instrument_mcp(self) -> None:
+        from agent_framework import MCPStreamableHTTPTool
+
+        if callable(vars(MCPStreamableHTTPTool).get("call_tool")):
+            self._wrap(MCPStreamableHTTPTool, "call_tool", mcp_call_tool_wrapper)
 
     def _instrument_a2a(self, tracer: trace.Tracer) -> None:
         try:

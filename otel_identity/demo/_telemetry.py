@@ -39,9 +39,10 @@ def setup_tracing(service_name: str, *, output: str | None, trusted_peers: Seque
     """Configure this process as ``service_name``; every installed instrumentor on.
 
     a2a-sdk's own spans (named after its Python methods) are off unless
-    ``OTEL_INSTRUMENTATION_A2A_SDK_ENABLED`` says otherwise: its JSON-RPC dispatcher starts
-    a trace of its own for every request, before the caller's trace context is extracted,
-    so they would add a root trace without a session per request.
+    ``OTEL_INSTRUMENTATION_A2A_SDK_ENABLED`` says otherwise: they are some fifty internal
+    spans per request (event queues, dispatchers) that would bury the story the demo tells;
+    the A2A instrumentation's ``SendMessage`` server spans describe each request. Turned on,
+    they join the caller's trace and session like every other span.
     """
     os.environ.setdefault(A2A_SDK_TRACING, "false")  # read when a2a-sdk is first imported
     from agent_framework.observability import enable_instrumentation
