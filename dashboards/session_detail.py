@@ -58,7 +58,7 @@ RESPONSES_QUERY = select(
     spanset(
         IN_SESSION,
         any_of(
-            exists(span(attr.GEN_AI_RESPONSE_ID)), exists(span(attr.A2A_MESSAGE_ID)), exists(span(attr.A2A_ARTIFACT_ID))
+            exists(span(attr.GEN_AI_RESPONSE_ID)), exists(span(attr.A2A_MESSAGE_ID)), exists(span(attr.ARTIFACT_ID))
         ),
     ),
     resource(n.SERVICE_NAME),
@@ -67,7 +67,7 @@ RESPONSES_QUERY = select(
     span(attr.RUN_ID),
     span(attr.GEN_AI_RESPONSE_ID),
     span(attr.A2A_MESSAGE_ID),
-    span(attr.A2A_ARTIFACT_ID),
+    span(attr.ARTIFACT_ID),
 )
 ERRORS_QUERY = select(
     spanset(IN_SESSION, "status = error"),
@@ -178,8 +178,8 @@ def build() -> dashboard_builders.Dashboard:
             _in_time_order(
                 p.span_table(
                     "Responses",
-                    "Single results of the session: gen_ai.response.id, a2a.message.id and a2a.artifact.id, each on "
-                    "the span that produced or carried it.",
+                    "Single results of the session: gen_ai.response.id, a2a.message.id and "
+                    "otel_identity.a2a.artifact.id, each on the span that produced or carried it.",
                     RESPONSES_QUERY,
                     height=7,
                     width=12,

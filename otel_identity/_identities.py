@@ -29,7 +29,7 @@ class TaskHandle:
     """An A2A task while it is in scope: its id and its current state by name.
 
     State changes are visible to spans started afterwards and are recorded as span events
-    (``a2a.task.state_change``) on the span given, or the current one.
+    (``otel_identity.a2a.task.state_change``) on the span given, or the current one.
     """
 
     __slots__ = ("_lock", "_state", "task_id")
@@ -55,8 +55,8 @@ class TaskHandle:
         if target.is_recording():
             event_attributes: dict[str, AttributeValue] = {attr.A2A_TASK_ID: self.task_id, attr.A2A_TASK_STATE: state}
             if previous is not None:
-                event_attributes[attr.A2A_TASK_PREVIOUS_STATE] = previous
-            target.add_event(attr.A2A_TASK_STATE_EVENT, event_attributes)
+                event_attributes[attr.TASK_PREVIOUS_STATE] = previous
+            target.add_event(attr.TASK_STATE_CHANGE_EVENT, event_attributes)
             target.set_attribute(attr.A2A_TASK_STATE, state)
 
     def __repr__(self) -> str:
@@ -119,6 +119,10 @@ class Identities:
         if chat and self.previous_response_id is not None:
             attributes[attr.GEN_AI_PREVIOUS_RESPONSE_ID] = self.previous_response_id
         return attributes
+
+    def log_attributes(self) -> dict[str, AttributeValue]:
+        """Attributes to stamp on a log record or event emitted in this scope: the scope's, never chat-only keys."""
+        return self.span_attributes()
 
 
 EMPTY = Identities()

@@ -42,7 +42,7 @@ def record_result(
             span,
             ("response_id", attr.GEN_AI_RESPONSE_ID, response_id),
             ("message_id", attr.A2A_MESSAGE_ID, message_id),
-            ("artifact_id", attr.A2A_ARTIFACT_ID, artifact_id),
+            ("artifact_id", attr.ARTIFACT_ID, artifact_id),
         )
 
 

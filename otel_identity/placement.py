@@ -103,7 +103,7 @@ _ROWS: Final = (
     Placement(IdentityKind.TASK_STATE, Lifetime.TASK, attr.A2A_TASK_STATE, Stamp.SCOPE, True, False),
     Placement(IdentityKind.RESPONSE, Lifetime.SINGLE_RESULT, attr.GEN_AI_RESPONSE_ID, Stamp.OWN_SPAN, False, False),
     Placement(IdentityKind.MESSAGE, Lifetime.SINGLE_RESULT, attr.A2A_MESSAGE_ID, Stamp.OWN_SPAN, False, False),
-    Placement(IdentityKind.ARTIFACT, Lifetime.SINGLE_RESULT, attr.A2A_ARTIFACT_ID, Stamp.OWN_SPAN, False, False),
+    Placement(IdentityKind.ARTIFACT, Lifetime.SINGLE_RESULT, attr.ARTIFACT_ID, Stamp.OWN_SPAN, False, False),
     Placement(
         IdentityKind.REFERENCE_TASKS, Lifetime.REQUEST, attr.A2A_REFERENCE_TASK_IDS, Stamp.OWN_SPAN, False, False
     ),

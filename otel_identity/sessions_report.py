@@ -14,7 +14,7 @@ What is counted, per ``session.id``:
   (``gen_ai.response.id``, per service) and **errors** (spans with status ERROR): taken
   from a span carrying that ``session.id``, or from a span without any ``session.id``
   in one of the session's traces;
-* a task's **state history**: its ``a2a.task.state_change`` events at their time, and the
+* a task's **state history**: its ``otel_identity.a2a.task.state_change`` events at their time, and the
   ``a2a.task.state`` attribute of spans without such events at the span's start (the
   value in force when the span began), in time order, repeated states collapsed. When a
   service served the task (a SERVER span carries it), only that service's observations
@@ -432,7 +432,7 @@ class SessionsAggregator:
     def _collect_tasks(self, span: SpanRecord, items: _Items) -> None:
         with_events: set[str] = set()
         for event in span.events:
-            if event.name != attr.A2A_TASK_STATE_EVENT:
+            if event.name != attr.TASK_STATE_CHANGE_EVENT:
                 continue
             task_id = event.attributes.get(attr.A2A_TASK_ID) or span.attributes.get(attr.A2A_TASK_ID)
             state = event.attributes.get(attr.A2A_TASK_STATE)

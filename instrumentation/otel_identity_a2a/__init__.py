@@ -15,7 +15,7 @@ identity where otel-identity's placement table says:
   ``a2a.task.state``, ``gen_ai.conversation.id``, ``a2a.message.reference_task_ids``,
   ``a2a.protocol.version``, ``a2a.tenant``, ``gen_ai.agent.*`` from the agent card, and on the
   client ``server.address`` / ``server.port``; task state changes are span events
-  (``a2a.task.state_change``);
+  (``otel_identity.a2a.task.state_change``);
 * span status: ERROR when the call raised (``error.type`` = exception class) or the task
   ended ``TASK_STATE_FAILED`` / ``TASK_STATE_REJECTED`` (``error.type`` = that state). A
   ``TASK_STATE_CANCELED`` task leaves the status UNSET: cancelling is an outcome someone
@@ -82,7 +82,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from otel_identity._instrument import missing_framework
+from otel_identity.instrumentation import missing_framework
 from otel_identity_a2a.package import _instruments
 from otel_identity_a2a.version import __version__
 

@@ -38,7 +38,7 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_identity import Identities, get_identities, set_conversation, set_destination, set_task
 from otel_identity import attributes as attr
-from otel_identity._safety import guard
+from otel_identity.instrumentation import guard
 from otel_identity_a2a import attributes as a2a_attr
 from otel_identity_a2a._links import TaskTraces
 from otel_identity_a2a._methods import ADVANCING, CLIENT_METHODS, CLIENT_TRANSPORTS, STREAMING

@@ -5,7 +5,7 @@ Client and server spans follow the same rules, so they live here once:
 * the request's ids go on the span when it starts (:meth:`Operation.record_request`);
 * ids the server generates go on it as soon as a response or the first stream event carries
   them (:meth:`Operation.observe`);
-* task state changes become ``a2a.task.state_change`` events through the core's
+* task state changes become ``otel_identity.a2a.task.state_change`` events through the core's
   :class:`~otel_identity.TaskHandle`, which also updates ``a2a.task.state`` for later spans
   of the task; read-only calls (``GetTask``, ``ListTasks`` ...) only set the attribute;
 * the span ends exactly once: ERROR when the call raised or the task ended
@@ -25,7 +25,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from otel_identity import TaskHandle, record_request, record_result
 from otel_identity import attributes as attr
-from otel_identity._safety import guard
+from otel_identity.instrumentation import guard
 from otel_identity_a2a import attributes as a2a_attr
 from otel_identity_a2a._methods import STATE_EVENTS
 from otel_identity_a2a._protocol import ERROR_STATES, RequestFacts, observe

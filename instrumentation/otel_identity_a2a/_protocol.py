@@ -16,7 +16,7 @@ from a2a.types import a2a_pb2 as pb
 from opentelemetry.util.types import AttributeValue
 
 from otel_identity import attributes as attr
-from otel_identity._validation import clean_id
+from otel_identity.instrumentation import clean_id
 from otel_identity_a2a import attributes as a2a_attr
 
 __all__ = [

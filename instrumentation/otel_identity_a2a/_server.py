@@ -45,8 +45,7 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_identity import TaskHandle, get_identities, set_conversation, set_task
 from otel_identity import attributes as attr
-from otel_identity._safety import guard
-from otel_identity._validation import clean_id
+from otel_identity.instrumentation import await_in_context, clean_id, guard
 from otel_identity_a2a import attributes as a2a_attr
 from otel_identity_a2a._links import TaskTraces
 from otel_identity_a2a._methods import ADVANCING, HTTP_ENTRY_POINTS, SERVER_HANDLERS, SERVER_METHODS, STREAMING
@@ -228,21 +227,13 @@ async def _in_caller_context(wrapped: Callable[..., Awaitable[Any]], instance: A
     without a session. The request handler's span (:func:`_start`) extracts again and keeps
     the now-current span of the same trace as its parent.
     """
-    if not is_instrumentation_enabled():
-        return await wrapped(*args, **kwargs)
-    parent: Context | None = None
-    with guard("a2a server caller context"):
+
+    def caller_context() -> Context | None:
         request = args[0] if args else kwargs.get("request")
         headers = getattr(request, "headers", None)
-        if isinstance(headers, Mapping):
-            parent = _parent(_header_carrier(headers))
-    if parent is None:
-        return await wrapped(*args, **kwargs)
-    token = context_api.attach(parent)
-    try:
-        return await wrapped(*args, **kwargs)
-    finally:
-        context_api.detach(token)
+        return _parent(_header_carrier(headers)) if isinstance(headers, Mapping) else None
+
+    return await await_in_context("a2a server caller context", caller_context, wrapped, args, kwargs)
 
 
 def _executor_scope(request_context: object) -> Context | None:
@@ -258,19 +249,11 @@ def _executor_scope(request_context: object) -> Context | None:
 
 async def _in_executor_scope(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
     """Run ``wrapped(request_context, ...)`` with the request's task scope attached."""
-    if not is_instrumentation_enabled():
-        return await wrapped(*args, **kwargs)
-    scope: Context | None = None
-    with guard("a2a executor scope"):
-        request_context = args[0] if args else next(iter(kwargs.values()), None)
-        scope = _executor_scope(request_context)
-    if scope is None:
-        return await wrapped(*args, **kwargs)
-    token = context_api.attach(scope)
-    try:
-        return await wrapped(*args, **kwargs)
-    finally:
-        context_api.detach(token)
+
+    def task_scope() -> Context | None:
+        return _executor_scope(args[0] if args else next(iter(kwargs.values()), None))
+
+    return await await_in_context("a2a executor scope", task_scope, wrapped, args, kwargs)
 
 
 def _observe_subscription(wrapped: Callable[..., AsyncIterator[Any]], instance: Any, args: Any, kwargs: Any) -> Any:

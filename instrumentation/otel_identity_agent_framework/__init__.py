@@ -53,7 +53,7 @@ What each run gets:
   run span, so sessions stay visible; with it on, the framework's span is the run span.
 * ``A2AAgent.run`` / ``poll_task``: a CLIENT ``invoke_agent {agent}`` span with
   ``gen_ai.conversation.id`` = ``context_id``, ``a2a.task.id``, ``a2a.task.state`` by name
-  (changes as ``a2a.task.state_change`` events) and ``a2a.message.reference_task_ids`` as sent.
+  (changes as ``otel_identity.a2a.task.state_change`` events) and ``a2a.message.reference_task_ids`` as sent.
 * ``MCPStreamableHTTPTool.call_tool``: the tool's server URL (``url``) is the destination of
   the ``_meta`` agent-framework injects, so ``session.id`` reaches the MCP server exactly when
   it is trusted (no ``set_destination`` in app code); stdio tools are not touched.
@@ -109,7 +109,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import unwrap
 
-from otel_identity._instrument import missing_framework
+from otel_identity.instrumentation import missing_framework
 from otel_identity_agent_framework import _framework
 from otel_identity_agent_framework._a2a import (
     make_a2a_poll_wrapper,

@@ -40,8 +40,7 @@ from otel_identity import (
     set_conversation,
     set_task,
 )
-from otel_identity._safety import guard
-from otel_identity._validation import clean_id
+from otel_identity.instrumentation import clean_id, guard
 from otel_identity_agent_framework._framework import StreamFacts, stream_error
 from otel_identity_agent_framework._identity import ContinuationFacts, plan_run
 from otel_identity_agent_framework._run import (

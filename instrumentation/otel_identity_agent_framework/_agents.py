@@ -24,7 +24,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from otel_identity._safety import guard
+from otel_identity.instrumentation import guard
 from otel_identity_agent_framework._framework import framework_telemetry_enabled, stream_error
 from otel_identity_agent_framework._identity import plan_run
 from otel_identity_agent_framework._run import (

@@ -18,8 +18,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_identity import attributes, get_identities
-from otel_identity._safety import guard
-from otel_identity._validation import clean_id
+from otel_identity.instrumentation import clean_id, guard
 from otel_identity_agent_framework._framework import looks_like_response_handle
 
 __all__ = ["make_chat_wrapper"]

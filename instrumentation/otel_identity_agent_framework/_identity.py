@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from otel_identity import new_run_id
-from otel_identity._validation import clean_id
+from otel_identity.instrumentation import clean_id
 from otel_identity_agent_framework._framework import looks_like_response_handle, owning_conversation_id
 
 __all__ = ["ContinuationFacts", "RunPlan", "plan_run"]

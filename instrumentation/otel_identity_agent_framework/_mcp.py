@@ -15,12 +15,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from opentelemetry import context as context_api
 from opentelemetry.context import Context
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_identity import set_destination
-from otel_identity._safety import guard
+from otel_identity.instrumentation import await_in_context
 
 __all__ = ["mcp_call_tool_wrapper"]
 
@@ -39,15 +37,6 @@ async def mcp_call_tool_wrapper(
     wrapped: Callable[..., Awaitable[Any]], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
     """Wrapper for ``MCPStreamableHTTPTool.call_tool``: the tool's URL is where ``_meta`` goes."""
-    if not is_instrumentation_enabled():
-        return await wrapped(*args, **kwargs)
-    scope: Context | None = None
-    with guard("agent_framework.mcp destination"):
-        scope = _destination(instance)
-    if scope is None:
-        return await wrapped(*args, **kwargs)
-    token = context_api.attach(scope)
-    try:
-        return await wrapped(*args, **kwargs)
-    finally:
-        context_api.detach(token)
+    return await await_in_context(
+        "agent_framework.mcp destination", lambda: _destination(instance), wrapped, args, kwargs
+    )

@@ -21,7 +21,7 @@ from agent_framework import AgentContext, AgentMiddleware, ResponseStream
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from otel_identity._safety import guard
+from otel_identity.instrumentation import guard
 from otel_identity_agent_framework._identity import plan_run
 from otel_identity_agent_framework._run import RunState, applied, current_state
 

@@ -45,7 +45,7 @@ from otel_identity import (
     set_session,
     set_task,
 )
-from otel_identity._safety import guard
+from otel_identity.instrumentation import guard
 from otel_identity_agent_framework._framework import (
     StreamFacts,
     enter_framework_conversation,

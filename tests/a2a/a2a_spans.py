@@ -77,11 +77,11 @@ def attributes(span: ReadableSpan) -> dict[str, object]:
 
 
 def state_events(span: ReadableSpan) -> list[str]:
-    """The task states recorded as ``a2a.task.state_change`` events on ``span``, in order."""
+    """The task states recorded as ``otel_identity.a2a.task.state_change`` events on ``span``, in order."""
     return [
         str((event.attributes or {})[attr.A2A_TASK_STATE])
         for event in span.events
-        if event.name == attr.A2A_TASK_STATE_EVENT
+        if event.name == attr.TASK_STATE_CHANGE_EVENT
     ]
 
 

@@ -40,7 +40,7 @@ def _client_runs(spans: InMemorySpanExporter, name: str = "flights") -> list[Rea
 
 
 def _state_events(span: ReadableSpan) -> list[dict[str, Any]]:
-    return [dict(event.attributes or {}) for event in span.events if event.name == attr.A2A_TASK_STATE_EVENT]
+    return [dict(event.attributes or {}) for event in span.events if event.name == attr.TASK_STATE_CHANGE_EVENT]
 
 
 @STREAM
@@ -70,7 +70,7 @@ async def test_input_required_task_keeps_its_id_and_references_are_recorded_as_s
         {
             attr.A2A_TASK_ID: task_id,
             attr.A2A_TASK_STATE: "TASK_STATE_COMPLETED",
-            attr.A2A_TASK_PREVIOUS_STATE: "TASK_STATE_INPUT_REQUIRED",
+            attr.TASK_PREVIOUS_STATE: "TASK_STATE_INPUT_REQUIRED",
         }
     ]
     assert attrs(third)[attr.A2A_TASK_ID] == executor.received[2]["task_id"] != task_id

@@ -67,9 +67,9 @@ def test_single_results_stay_on_their_own_span(spans: InMemorySpanExporter, trac
         oi.record_continuation(run, issued=True, task_id="task-c")
     got = {span.name: span.attributes for span in spans.get_finished_spans()}
     assert got["chat"][attr.GEN_AI_RESPONSE_ID] == "resp_1"
-    assert got["chat"][attr.A2A_MESSAGE_ID] == "msg-1" and got["chat"][attr.A2A_ARTIFACT_ID] == "art-1"
+    assert got["chat"][attr.A2A_MESSAGE_ID] == "msg-1" and got["chat"][attr.ARTIFACT_ID] == "art-1"
     for name in ("run", "after-result"):
-        assert not {attr.GEN_AI_RESPONSE_ID, attr.A2A_MESSAGE_ID, attr.A2A_ARTIFACT_ID} & set(got[name])
+        assert not {attr.GEN_AI_RESPONSE_ID, attr.A2A_MESSAGE_ID, attr.ARTIFACT_ID} & set(got[name])
     assert got["run"][attr.A2A_REFERENCE_TASK_IDS] == ("task-a", "task-b")
     assert got["run"][attr.CONTINUATION_ISSUED] is True and got["run"][attr.A2A_TASK_ID] == "task-c"
     assert attr.A2A_REFERENCE_TASK_IDS not in got["after-result"]
@@ -83,7 +83,7 @@ def test_bad_ids_inside_instrumentation_are_dropped_with_a_debug_log(
         oi.record_request(span, reference_task_ids=["", None, "t-1"])
     (finished,) = spans.get_finished_spans()
     assert attr.GEN_AI_RESPONSE_ID not in finished.attributes and attr.A2A_MESSAGE_ID not in finished.attributes
-    assert finished.attributes[attr.A2A_ARTIFACT_ID] == "ok"
+    assert finished.attributes[attr.ARTIFACT_ID] == "ok"
     assert finished.attributes[attr.A2A_REFERENCE_TASK_IDS] == ("t-1",)
     assert any("response_id must not be empty" in record.getMessage() for record in caplog.records)
     assert any("message_id must be a str" in record.getMessage() for record in caplog.records)

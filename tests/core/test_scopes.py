@@ -108,12 +108,12 @@ def test_task_state_changes_are_events_and_reach_later_spans(spans: InMemorySpan
             pass
     got = {s.name: s for s in spans.get_finished_spans()}
     events = got["task-span"].events
-    assert [event.name for event in events] == [attr.A2A_TASK_STATE_EVENT] * 2
+    assert [event.name for event in events] == [attr.TASK_STATE_CHANGE_EVENT] * 2
     assert [event.attributes[attr.A2A_TASK_STATE] for event in events] == [
         "TASK_STATE_WORKING",
         "TASK_STATE_INPUT_REQUIRED",
     ]
-    assert events[0].attributes["a2a.task.previous_state"] == "TASK_STATE_SUBMITTED"
+    assert events[0].attributes["otel_identity.a2a.task.previous_state"] == "TASK_STATE_SUBMITTED"
     assert got["task-span"].attributes[attr.A2A_TASK_STATE] == "TASK_STATE_INPUT_REQUIRED"
     assert got["later"].attributes[attr.A2A_TASK_STATE] == "TASK_STATE_INPUT_REQUIRED"
 

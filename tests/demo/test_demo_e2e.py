@@ -113,7 +113,7 @@ def test_task_ids_are_on_task_spans_only(spans: list[RawSpan]) -> None:
 
 
 def _final_state(span: RawSpan) -> str:
-    states = [event[2][attr.A2A_TASK_STATE] for event in span.events if event[0] == attr.A2A_TASK_STATE_EVENT]
+    states = [event[2][attr.A2A_TASK_STATE] for event in span.events if event[0] == attr.TASK_STATE_CHANGE_EVENT]
     return states[-1] if states else span.attributes[attr.A2A_TASK_STATE]
 
 
@@ -237,7 +237,7 @@ def test_the_report_matches_the_spans(demo: DemoRun, spans: list[RawSpan]) -> No
                 event[2][attr.A2A_TASK_STATE]
                 for span in in_traces
                 for event in span.events
-                if event[0] == attr.A2A_TASK_STATE_EVENT and event[2].get(attr.A2A_TASK_ID) == task["task_id"]
+                if event[0] == attr.TASK_STATE_CHANGE_EVENT and event[2].get(attr.A2A_TASK_ID) == task["task_id"]
             }
             assert set(task["states"]) <= seen | {"TASK_STATE_SUBMITTED", "TASK_STATE_WORKING"}
             assert task["final_state"] in seen

@@ -34,7 +34,7 @@ def _spans(count: int = 2, *, name: str = "op") -> list[ReadableSpan]:
                 f"{name}-{index}", kind=SpanKind.CLIENT, links=[Link(parent.get_span_context())]
             ) as child:
                 child.set_attributes({"n": index, "ok": True, "ids": ["a", "b"], "ratio": 0.5})
-                child.add_event("a2a.task.state_change", {"a2a.task.state": "TASK_STATE_WORKING"})
+                child.add_event("otel_identity.a2a.task.state_change", {"a2a.task.state": "TASK_STATE_WORKING"})
                 child.set_status(Status(StatusCode.ERROR, "boom"))
     provider.shutdown()
     return list(memory.get_finished_spans())
@@ -68,7 +68,7 @@ def test_a_line_is_the_otlp_json_encoding_of_the_export_request() -> None:
     assert child["links"][0]["spanId"] == parent["spanId"]
     assert parent["kind"] == SpanKind.SERVER.value + 1 and child["kind"] == 3
     assert child["status"] == {"code": 2, "message": "boom"}
-    assert child["events"][0]["name"] == "a2a.task.state_change"
+    assert child["events"][0]["name"] == "otel_identity.a2a.task.state_change"
     assert {"key": "session.id", "value": {"stringValue": "s-1"}} in parent["attributes"]
     # Nothing lost: the line is exactly the protobuf request once the ids are base64 again.
     expected = encode_spans(spans)

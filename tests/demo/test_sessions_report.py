@@ -65,7 +65,7 @@ def span(
         "attributes": _attrs({key.replace("__", "."): value for key, value in attributes.items()}),
         "events": [
             {
-                "name": attr.A2A_TASK_STATE_EVENT,
+                "name": attr.TASK_STATE_CHANGE_EVENT,
                 "timeUnixNano": str(T0 + at * 1_000_000),
                 "attributes": _attrs({attr.A2A_TASK_ID: task, attr.A2A_TASK_STATE: state}),
             }

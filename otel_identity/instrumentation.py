@@ -1,0 +1,76 @@
+"""The toolkit for instrumentation authors: the same rules otel-identity's own instrumentors follow.
+
+An instrumentor knows its framework (which method to wrap, which field holds which id) and
+hands what it read to the core; it never writes an identity attribute or decides a lifetime
+itself. This module is everything it needs besides the scopes in :mod:`otel_identity`:
+
+* :func:`guard`: run telemetry code so that a bug of ours is logged and swallowed, never
+  raised into the app (first failure per site at WARNING, repeats at DEBUG).
+* :func:`clean_id`: read an id from a framework object: the value if it is a usable id,
+  else ``None`` and a debug log (the public API's :func:`validate_id` raises instead).
+* :func:`missing_framework`: why an instrumentor's framework cannot be instrumented here
+  (``opentelemetry-instrument`` skips the per-instrumentor dependency check).
+* :func:`await_in_context`: the one shape of "await the framework's call inside a context
+  our code decides": the app's call outside any telemetry ``try``, the context always detached.
+
+Usage
+-----
+.. code-block:: python
+
+    from otel_identity import set_conversation
+    from otel_identity.instrumentation import await_in_context, clean_id
+
+
+    async def execute_wrapper(wrapped, instance, args, kwargs):
+        def scope():
+            context_id = clean_id("context_id", getattr(args[0], "context_id", None))
+            return set_conversation(context_id) if context_id else None
+
+        return await await_in_context("myframework.execute", scope, wrapped, args, kwargs)
+
+``ruff`` forbids importing ``otel_identity._*`` outside the core (rule TID251): this module is
+the supported surface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from opentelemetry import context as context_api
+from opentelemetry.context import Context
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+from otel_identity._instrument import missing_framework
+from otel_identity._safety import guard, report_swallowed
+from otel_identity._validation import clean_id, validate_id
+
+__all__ = ["await_in_context", "clean_id", "guard", "missing_framework", "report_swallowed", "validate_id"]
+
+T = TypeVar("T")
+
+
+async def await_in_context(
+    where: str,
+    build: Callable[[], Context | None],
+    wrapped: Callable[..., Awaitable[T]],
+    args: Any,
+    kwargs: Any,
+) -> T:
+    """Await ``wrapped(*args, **kwargs)`` with ``build()``'s context attached; unchanged when it gives ``None``.
+
+    ``build`` runs under :func:`guard` (named ``where``): if it fails, the call runs as if
+    uninstrumented. Passes straight through when instrumentation is suppressed.
+    """
+    if not is_instrumentation_enabled():
+        return await wrapped(*args, **kwargs)
+    context: Context | None = None
+    with guard(where):
+        context = build()
+    if context is None:
+        return await wrapped(*args, **kwargs)
+    token = context_api.attach(context)
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        context_api.detach(token)
