@@ -36,9 +36,11 @@ from typing import TYPE_CHECKING, Any
 
 from otel_identity._configure import add_identity_processor, configure
 from otel_identity._identities import Identities, TaskHandle, get_identities, set_identities
+from otel_identity._logs import IdentityLogRecordProcessor, add_identity_log_processor
 from otel_identity._processor import IdentitySpanProcessor
 from otel_identity._propagator import IdentityBaggagePropagator
 from otel_identity._recording import record_continuation, record_request, record_result
+from otel_identity._sampling import SessionRatioSampler, session_sampler
 from otel_identity._scopes import (
     bind_async_iterable,
     bind_iterable,
@@ -78,11 +80,14 @@ __all__ = [
     "Identities",
     "IdentityBaggagePropagator",
     "IdentityInstrumentor",
+    "IdentityLogRecordProcessor",
     "IdentitySpanProcessor",
     "InboundIdentity",
+    "SessionRatioSampler",
     "TaskHandle",
     "TrustedPeers",
     "__version__",
+    "add_identity_log_processor",
     "add_identity_processor",
     "bind_async_iterable",
     "bind_iterable",
@@ -96,6 +101,7 @@ __all__ = [
     "record_request",
     "record_result",
     "run_scope",
+    "session_sampler",
     "session_scope",
     "set_destination",
     "set_conversation",

@@ -13,11 +13,14 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry._logs import get_logger_provider
 from opentelemetry.instrumentation.dependencies import get_dist_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 from otel_identity._configure import add_identity_processor
+from otel_identity._logs import add_identity_log_processor
 
 __all__ = ["IdentityInstrumentor", "instrument", "missing_framework"]
 
@@ -41,10 +44,13 @@ def missing_framework(instrumentor: BaseInstrumentor) -> str | None:
 
 
 class IdentityInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Adds the identity span processor to the tracer provider (for ``opentelemetry-instrument``).
+    """Adds the identity span and log processors to the providers (for ``opentelemetry-instrument``).
 
-    ``opentelemetry-instrument`` sets the SDK provider up before it loads instrumentors, so
-    this runs with the provider in place; framework instrumentors open the scopes.
+    ``opentelemetry-instrument`` sets the SDK tracer and logger providers up before it loads
+    instrumentors (``opentelemetry.sdk._configuration._initialize_components``, which always
+    installs a ``LoggerProvider`` and, with ``OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED=true``,
+    the root ``logging`` handler), so this runs with both in place; framework instrumentors
+    open the scopes.
     """
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -59,6 +65,9 @@ class IdentityInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 "otel-identity: no SDK tracer provider is installed; call otel_identity.configure() "
                 "or run under opentelemetry-instrument"
             )
+        logger_provider = kwargs.get("logger_provider") or get_logger_provider()
+        if isinstance(logger_provider, LoggerProvider):
+            add_identity_log_processor(logger_provider)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         return None

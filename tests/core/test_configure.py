@@ -131,6 +131,13 @@ def test_otel_traces_exporter_none_adds_no_exporter() -> None:
         ("trusted_peers=['http://']", "trusted peer 'http://'"),
         ("trusted_peers=['host:99999']", "invalid port"),
         ("trusted_peers=5", "must be a str or an iterable of str"),
+        ("endpoint=''", "endpoint must be a non-empty str"),
+        ("logs='yes'", "logs must be True, False or None"),
+        ("log_exporter='otlp'", "log_exporter must be a LogRecordExporter"),
+        ("logger_provider=object()", "logger_provider must be an SDK LoggerProvider"),
+        ("sampler=0.1", "sampler must be an opentelemetry.sdk.trace.sampling.Sampler"),
+        ("sampler=oi.session_sampler(1.5)", "sampling ratio must be a number in [0, 1], got 1.5"),
+        ("sampler=oi.session_sampler(0.1), tracer_provider=TracerProvider()", "this one exists already"),
     ],
 )
 def test_bad_configuration_raises_a_clear_value_error(kwargs: str, message: str) -> None:
@@ -228,3 +235,69 @@ def test_configure_quiets_repeated_exporter_errors() -> None:
         """
     )
     assert set(result.values()) == {True}
+
+
+@pytest.mark.parametrize(
+    ("env", "warning", "module"),
+    [
+        (
+            {"OTEL_TRACES_EXPORTER": "bogus"},
+            "OTEL_TRACES_EXPORTER='bogus' is not one of otlp, console, none; ignoring it",
+            "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+        ),
+        (
+            {"OTEL_TRACES_EXPORTER": "bogus,console"},
+            "OTEL_TRACES_EXPORTER='bogus' is not one of otlp, console, none; ignoring it",
+            "opentelemetry.sdk.trace.export",
+        ),
+        (
+            {"OTEL_EXPORTER_OTLP_PROTOCOL": "udp"},
+            "OTEL_EXPORTER_OTLP_PROTOCOL='udp' is not one of http/protobuf, grpc; using http/protobuf",
+            "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+        ),
+    ],
+)
+def test_bad_environment_values_log_a_warning_and_fall_back(env: dict[str, str], warning: str, module: str) -> None:
+    """The SDK's convention: the environment never makes set-up fail; it says what it ignored."""
+    result = run_python(
+        """
+        import logging
+        seen = []
+        class Keep(logging.Handler):
+            def emit(self, record):
+                seen.append(record.getMessage())
+        logging.getLogger("otel_identity").addHandler(Keep())
+        provider = oi.configure()
+        exporter = provider._active_span_processor._span_processors[1].span_exporter
+        print(json.dumps({"warnings": seen, "exporter": type(exporter).__module__}))
+        """,
+        env=env,
+    )
+    assert any(warning in message for message in result["warnings"]), result["warnings"]  # type: ignore[union-attr]
+    assert result["exporter"] == module
+
+
+def test_bad_logs_exporter_in_the_environment_falls_back_to_otlp() -> None:
+    result = run_python(
+        """
+        import logging
+        from opentelemetry._logs import get_logger_provider
+        seen = []
+        class Keep(logging.Handler):
+            def emit(self, record):
+                seen.append(record.getMessage())
+        logging.getLogger("otel_identity").addHandler(Keep())
+        oi.configure()
+        provider = get_logger_provider()
+        processors = provider._multi_log_record_processor._log_record_processors
+        print(json.dumps({"warnings": seen, "processors": [type(p).__name__ for p in processors],
+                          "exporter": type(processors[1]._batch_processor._exporter).__module__}))
+        """,
+        env={"OTEL_TRACES_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "bogus"},
+    )
+    assert (
+        "otel-identity: OTEL_LOGS_EXPORTER='bogus' is not one of otlp, console, none; ignoring it" in result["warnings"]
+    )
+    assert "otel-identity: OTEL_LOGS_EXPORTER names no supported exporter; using otlp" in result["warnings"]
+    assert result["processors"] == ["IdentityLogRecordProcessor", "BatchLogRecordProcessor"]
+    assert result["exporter"] == "opentelemetry.exporter.otlp.proto.http._log_exporter"
