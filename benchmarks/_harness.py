@@ -7,6 +7,14 @@ were measured a few milliseconds apart) and the table shows the median of those 
 ratios with their spread (25th to 75th percentile). Timed sections use
 ``time.perf_counter_ns`` with the garbage collector disabled; it runs, untimed, between
 batches so each batch starts from the same heap.
+
+On a shared machine noise only ever adds time: another process takes the core, a cache is
+cold. So a round runs ``repeats`` short batches of every variant (interleaved again) and keeps
+each variant's fastest, the batch least disturbed; the rounds are many and short (a few
+milliseconds per batch) so a disturbance spoils one batch of one variant, not a whole
+comparison. The objects that exist before the measurement (the modules, the framework) are
+moved out of the collector's way with ``gc.freeze()``, so the collection between batches
+walks only what the workload allocated and stays cheap.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Measured", "Row", "Variant", "measure", "timed"]
+__all__ = ["CLOCKS", "Measured", "Row", "Variant", "measure", "now", "timed", "use_clock"]
 
 
 @dataclass
@@ -35,11 +43,30 @@ class Variant:
     leave: Callable[[], None] = lambda: None
 
 
+CLOCKS: dict[str, Callable[[], int]] = {"wall": time.perf_counter_ns, "cpu": time.process_time_ns}
+"""``wall``: elapsed time, what a user waits for (default). ``cpu``: CPU time of the whole
+process (all its threads: the A2A server's and a peer's export thread count), which leaves
+out the time another process held the core; a cross-check on a loaded machine."""
+
+_clock: Callable[[], int] = time.perf_counter_ns
+
+
+def use_clock(name: str) -> None:
+    """Time every following batch with ``CLOCKS[name]``."""
+    global _clock
+    _clock = CLOCKS[name]
+
+
+def now() -> int:
+    """The current reading of the chosen clock, in nanoseconds."""
+    return _clock()
+
+
 def timed(work: Callable[[], object]) -> int:
-    """Nanoseconds ``work()`` took."""
-    start = time.perf_counter_ns()
+    """Nanoseconds ``work()`` took on the chosen clock."""
+    start = _clock()
     work()
-    return time.perf_counter_ns() - start
+    return _clock() - start
 
 
 @dataclass
@@ -82,17 +109,32 @@ def _one_batch(variant: Variant, ops: int) -> float:
     return elapsed / ops
 
 
-def measure(variants: Sequence[Variant], *, ops: int, rounds: int, warmup: int = 2) -> Measured:
-    """Run ``warmup`` untimed rounds, then ``rounds`` interleaved timed rounds of ``ops`` operations each."""
-    for _ in range(warmup):
-        for variant in variants:
-            _one_batch(variant, ops)
-    result = Measured({variant.name: [] for variant in variants})
-    for index in range(rounds):
-        shift = index % len(variants)
-        for variant in [*variants[shift:], *variants[:shift]]:
-            result.per_op[variant.name].append(_one_batch(variant, ops))
-    return result
+def measure(variants: Sequence[Variant], *, ops: int, rounds: int, warmup: int = 2, repeats: int = 1) -> Measured:
+    """Run ``warmup`` untimed rounds, then ``rounds`` interleaved timed rounds of ``ops`` operations each.
+
+    With ``repeats > 1`` a round runs every variant ``repeats`` times (order rotated between
+    repeats too) and keeps each variant's fastest batch of that round.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        for _ in range(warmup):
+            for variant in variants:
+                _one_batch(variant, ops)
+        result = Measured({variant.name: [] for variant in variants})
+        count = len(variants)
+        for index in range(rounds):
+            best: dict[str, float] = {}
+            for repeat in range(repeats):
+                shift = (index * repeats + repeat) % count
+                for variant in [*variants[shift:], *variants[:shift]]:
+                    elapsed = _one_batch(variant, ops)
+                    best[variant.name] = min(elapsed, best.get(variant.name, elapsed))
+            for name, elapsed in best.items():
+                result.per_op[name].append(elapsed)
+        return result
+    finally:
+        gc.unfreeze()
 
 
 @dataclass
@@ -104,7 +146,8 @@ class Row:
     value: str
     spread: str
     target: str
-    passed: bool
+    passed: bool | None
+    """``None``: a row for information, without a target."""
 
     @classmethod
     def ratio(
@@ -114,29 +157,42 @@ class Row:
         numerator: str,
         denominator: str,
         *,
-        limit: float,
+        limit: float | None,
         strict: bool = False,
         unit: str = "us",
+        target: str | None = None,
+        note: str = "",
     ) -> Row:
-        """A row for ``numerator / denominator`` against ``limit`` (``<=``, or ``<`` when ``strict``)."""
+        """A row for ``numerator / denominator`` against ``limit`` (``<=``, or ``<`` when ``strict``).
+
+        ``limit=None`` is a row for information (a peer's figure): target ``-``, no verdict.
+        ``target`` replaces the target's text (when the limit is computed, e.g. the best peer's
+        ratio); ``note`` is prefixed to the timings (e.g. how many spans the variant stamped).
+        """
         ratios = measured.ratios(numerator, denominator)
         value = statistics.median(ratios)
         low, high = quartiles(ratios)
         scale = 1_000.0 if unit == "us" else 1_000_000.0
-        timings = (
+        timings = note + (
             f"{numerator} {measured.median(numerator) / scale:.2f}{unit} "
             f"(±{measured.spread(numerator):.0%}) vs {denominator} "
             f"{measured.median(denominator) / scale:.2f}{unit} (±{measured.spread(denominator):.0%})"
         )
+        if limit is None:
+            return cls(benchmark, timings, f"{value:.3f}x", f"{low:.3f}-{high:.3f}", "-", None)
         passed = value < limit if strict else value <= limit
         return cls(
             benchmark,
             timings,
             f"{value:.3f}x",
             f"{low:.3f}-{high:.3f}",
-            f"{'<' if strict else '<='} {limit:.2f}x",
+            target or f"{'<' if strict else '<='} {limit:.2f}x",
             passed,
         )
+
+
+def _verdict(passed: bool | None) -> str:
+    return "-" if passed is None else "PASS" if passed else "MISS"
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -150,8 +206,7 @@ def table(rows: Sequence[Row]) -> str:
         "",
     )
     lines = [header] + [
-        (row.benchmark, row.timings, row.value, row.spread, row.target, "PASS" if row.passed else "MISS")
-        for row in rows
+        (row.benchmark, row.timings, row.value, row.spread, row.target, _verdict(row.passed)) for row in rows
     ]
     widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
     rendered = [

@@ -17,12 +17,11 @@ tracer from the global one), batch by batch.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any, Final
 
 import httpx
 from _a2a_server import EchoServer, user_message
-from _harness import Row, Variant, measure
+from _harness import Row, Variant, measure, now
 from _providers import global_switch
 from a2a.client import Client, ClientConfig, ClientFactory
 from a2a.types.a2a_pb2 import SendMessageRequest
@@ -108,9 +107,9 @@ def run(*, quick: bool) -> list[Row]:
                     client = _client(server.card, http)
 
                     async def timed_calls() -> int:
-                        start = time.perf_counter_ns()
+                        start = now()
                         await _calls(client, n, scoped=scoped)
-                        return time.perf_counter_ns() - start
+                        return now() - start
 
                     return loop.run_until_complete(timed_calls())
 

@@ -15,10 +15,9 @@ switches between the two SDK providers batch by batch.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any, Final
 
-from _harness import Row, Variant, measure
+from _harness import Row, Variant, measure, now
 from _providers import global_switch
 from agent_framework import Agent, tool
 from agent_framework.observability import enable_instrumentation
@@ -104,9 +103,9 @@ def run(*, quick: bool) -> list[Row]:
             agent = make_agent()
 
             async def timed_runs() -> int:
-                start = time.perf_counter_ns()
+                start = now()
                 await run_turns(agent, n)
-                return time.perf_counter_ns() - start
+                return now() - start
 
             return loop.run_until_complete(timed_runs())
 
