@@ -39,7 +39,7 @@ from otel_identity._identities import Identities, TaskHandle, get_identities, se
 from otel_identity._logs import IdentityLogRecordProcessor, add_identity_log_processor
 from otel_identity._processor import IdentitySpanProcessor
 from otel_identity._propagator import IdentityBaggagePropagator
-from otel_identity._recording import record_continuation, record_request, record_result
+from otel_identity._recording import record_continuation, record_nested_run, record_request, record_result
 from otel_identity._sampling import SessionRatioSampler, session_sampler
 from otel_identity._scopes import (
     bind_async_iterable,
@@ -98,6 +98,7 @@ __all__ = [
     "instrument",
     "new_run_id",
     "record_continuation",
+    "record_nested_run",
     "record_request",
     "record_result",
     "run_scope",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
@@ -19,6 +20,7 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_identity import attributes as attr
 from otel_identity._validation import validate_id
+from otel_identity.placement import Stamp, rows_stamped
 
 __all__ = ["Identities", "TaskHandle", "get_identities", "set_identities"]
 
@@ -79,18 +81,23 @@ class Identities:
     task: TaskHandle | None = None
     _static: Mapping[str, AttributeValue] = field(default_factory=dict, init=False, repr=False, compare=False)
 
+    @property
+    def task_id(self) -> str | None:
+        """The id of the task in scope, if any."""
+        return self.task.task_id if self.task is not None else None
+
+    @property
+    def task_state(self) -> str | None:
+        """The current state of the task in scope, if any (it changes while the scope is open)."""
+        return self.task.state if self.task is not None else None
+
     def __post_init__(self) -> None:
+        # The scope's fixed attributes, computed once per scope: placement rows stamped SCOPE, not dynamic.
         static: dict[str, AttributeValue] = {}
-        if self.session_id is not None:
-            static[attr.SESSION_ID] = self.session_id
-        if self.user_id is not None:
-            static[attr.USER_ID] = self.user_id
-        if self.conversation_id is not None:
-            static[attr.GEN_AI_CONVERSATION_ID] = self.conversation_id
-        if self.run_id is not None:
-            static[attr.RUN_ID] = self.run_id
-        if self.task is not None:
-            static[attr.A2A_TASK_ID] = self.task.task_id
+        for key, name in _STATIC:
+            value = getattr(self, name)
+            if value is not None:
+                static[key] = value
         object.__setattr__(self, "_static", static)
 
     def with_changes(self, **changes: object) -> Identities:
@@ -111,19 +118,35 @@ class Identities:
         return Identities(**fields)  # type: ignore[arg-type]
 
     def span_attributes(self, *, chat: bool = False) -> dict[str, AttributeValue]:
-        """Attributes to stamp on a span started in this scope (placement rows SCOPE / SCOPE_CHAT)."""
+        """Attributes to stamp on a span started in this scope (placement rows SCOPE, and SCOPE_CHAT for chat spans)."""
         attributes = dict(self._static)
-        task = self.task
-        if task is not None and task.state is not None:
-            attributes[attr.A2A_TASK_STATE] = task.state
-        if chat and self.previous_response_id is not None:
-            attributes[attr.GEN_AI_PREVIOUS_RESPONSE_ID] = self.previous_response_id
+        for key, name in _DYNAMIC:
+            value = getattr(self, name)
+            if value is not None:
+                attributes[key] = value
+        if chat:
+            for key, name in _CHAT:
+                value = getattr(self, name)
+                if value is not None:
+                    attributes[key] = value
         return attributes
 
     def log_attributes(self) -> dict[str, AttributeValue]:
-        """Attributes to stamp on a log record or event emitted in this scope: the scope's, never chat-only keys."""
+        """Attributes to stamp on a log record or event emitted in this scope: rows SCOPE, never chat-only keys."""
         return self.span_attributes()
 
+
+def _fields(*stamps: Stamp, dynamic: bool | None = None) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (row.attribute, row.field)
+        for row in rows_stamped(*stamps, dynamic=dynamic)
+        if row.attribute is not None and row.field is not None
+    )
+
+
+_STATIC: Final = _fields(Stamp.SCOPE, dynamic=False)
+_DYNAMIC: Final = _fields(Stamp.SCOPE, dynamic=True)
+_CHAT: Final = _fields(Stamp.SCOPE_CHAT)
 
 EMPTY = Identities()
 

@@ -47,20 +47,30 @@ from opentelemetry.propagators.textmap import (
     default_setter,
 )
 
-from otel_identity import attributes as attr
 from otel_identity._identities import Identities, get_identities, set_identities
 from otel_identity._safety import guard
 from otel_identity._settings import AcceptInbound, InboundIdentity, Settings, get_settings
 from otel_identity._trust import destination_of
 from otel_identity._validation import MAX_ID_LENGTH
+from otel_identity.placement import BAGGAGE_KEYS, Baggage
 
 __all__ = ["IdentityBaggagePropagator"]
 
 logger = logging.getLogger("otel_identity")
 
 _HEADER: Final = "baggage"
-_IDENTITY_KEYS: Final = (attr.SESSION_ID, attr.USER_ID)
-_SESSION_ONLY: Final = (attr.SESSION_ID,)
+_IDENTITY_KEYS: Final = tuple(BAGGAGE_KEYS)
+"""Every baggage key of ours (placement rows with ``baggage`` other than NEVER): stripped, validated, re-sent."""
+_DEFAULT_KEYS: Final = tuple(key for key, row in BAGGAGE_KEYS.items() if row.baggage is Baggage.TRUSTED)
+"""The keys that cross without the app's opt-in."""
+_FIELDS: Final = {key: row.field for key, row in BAGGAGE_KEYS.items() if row.field is not None}
+"""Baggage key -> the :class:`Identities` field it is read from and becomes."""
+
+
+def _keys(settings: Settings) -> tuple[str, ...]:
+    return _IDENTITY_KEYS if settings.baggage_user_id else _DEFAULT_KEYS
+
+
 _DELIMITER: Final = re.compile(r"[ \t]*,[ \t]*")
 _W3C_VALUE: Final = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
 """W3C ``baggage-octet``: what a raw (still percent-encoded) value may contain."""
@@ -173,7 +183,7 @@ class IdentityBaggagePropagator(TextMapPropagator):
     def _outgoing(self, carrier: CarrierT, context: Context | None) -> Context | None:
         entries = baggage.get_all(context)
         identities = get_identities(context)
-        in_scope = identities is not None and (identities.session_id is not None or identities.user_id is not None)
+        in_scope = identities is not None and any(getattr(identities, name) is not None for name in _FIELDS.values())
         if not in_scope and not any(key in entries for key in _IDENTITY_KEYS):
             return context  # fast path: nothing of ours to send or strip
         settings = get_settings()
@@ -187,12 +197,11 @@ class IdentityBaggagePropagator(TextMapPropagator):
         self, entries: Mapping[str, object], identities: Identities | None, settings: Settings
     ) -> dict[str, str]:
         """Identity to send to a trusted peer: the scope's, else the app's own baggage; only valid values."""
-        keys = _IDENTITY_KEYS if settings.baggage_user_id else _SESSION_ONLY
         wanted: dict[str, str] = {}
-        for key in keys:
+        for key in _keys(settings):
             value: object = None
             if identities is not None:
-                value = identities.session_id if key == attr.SESSION_ID else identities.user_id
+                value = getattr(identities, _FIELDS[key])
             if value is None:
                 value = entries.get(key)
             if value is None:
@@ -227,28 +236,22 @@ class IdentityBaggagePropagator(TextMapPropagator):
         for key in present:
             context = baggage.remove_baggage(key, context)
         settings = get_settings()
-        allowed = _IDENTITY_KEYS if settings.baggage_user_id else _SESSION_ONLY
+        allowed = _keys(settings)
         if not any(key in allowed for key in present):
-            logger.debug("otel-identity: inbound user.id ignored (OTEL_IDENTITY_BAGGAGE_USER_ID is off)")
+            logger.debug("otel-identity: inbound %s ignored (not opted in)", ", ".join(present))
             return context
         claims = self._claims(getter.get(carrier, _HEADER), allowed)
         if not claims:
             return context
-        claim = InboundIdentity(
-            session_id=claims.get(attr.SESSION_ID), user_id=claims.get(attr.USER_ID), carrier=carrier, getter=getter
-        )
+        fields = {_FIELDS[key]: value for key, value in claims.items()}
+        claim = InboundIdentity(**fields, carrier=carrier, getter=getter)
         if not _hook_accepts(settings.accept_inbound, claim):
             logger.debug("otel-identity: inbound identity claim rejected by accept_inbound")
             return context
         outer = get_identities(context)
         if outer is None:  # the usual case at a request's entry
-            return set_identities(Identities(session_id=claim.session_id, user_id=claim.user_id), context)
-        changes: dict[str, object] = {}
-        if claim.session_id is not None:
-            changes["session_id"] = claim.session_id
-        if claim.user_id is not None:
-            changes["user_id"] = claim.user_id
-        return set_identities(outer.with_changes(**changes), context)
+            return set_identities(Identities().with_changes(**fields), context)
+        return set_identities(outer.with_changes(**fields), context)
 
     def _claims(self, headers: Iterable[object] | None, allowed: tuple[str, ...]) -> dict[str, str]:
         """Identity entries of the raw ``baggage`` fields that pass every check; the rest dropped with a debug log."""

@@ -84,17 +84,29 @@ def set_session(
 
 
 def _session_context(
-    session_id: str, user_id: str | None, conversation_id: str | None, context: Context | None
+    session_id: str,
+    user_id: str | None,
+    conversation_id: str | None,
+    context: Context | None,
+    *,
+    stand_in: bool = True,
 ) -> Context:
-    """``set_session`` for values already validated (scope objects validate once, at construction)."""
+    """``set_session`` for values already validated (scope objects validate once, at construction).
+
+    ``stand_in=False``: a conversation the service owns and has not named yet stays absent
+    instead of defaulting to the session id.
+    """
     outer = get_identities(context) or EMPTY
     if outer.session_id is not None and session_id == outer.conversation_id:
         if user_id is None:
-            return context if context is not None else context_api.get_current()
+            return _unchanged(context)
         return set_identities(outer.with_changes(user_id=user_id), context)
     same_session = outer.session_id == session_id
     if conversation_id is None:
-        conversation_id = outer.conversation_id if same_session and outer.conversation_id else session_id
+        if same_session and outer.conversation_id:
+            conversation_id = outer.conversation_id
+        elif stand_in:
+            conversation_id = session_id
     identities = outer.with_changes(
         session_id=session_id,
         user_id=user_id if user_id is not None else outer.user_id,
@@ -105,11 +117,26 @@ def _session_context(
     return set_identities(identities, context)
 
 
-def set_conversation(conversation_id: str, context: Context | None = None) -> Context:
-    """A new Context whose conversation is ``conversation_id`` (functional form of :func:`conversation_scope`)."""
+def _unchanged(context: Context | None) -> Context:
+    return context if context is not None else context_api.get_current()
+
+
+def set_conversation(conversation_id: str, context: Context | None = None, *, remote: bool = False) -> Context:
+    """A new Context whose conversation is ``conversation_id`` (functional form of :func:`conversation_scope`).
+
+    Rules: re-entering the conversation already in scope changes nothing (the enclosing
+    scope's task handle stays in force). With no session in scope the conversation also
+    becomes the session (a server hosting a caller's ``context_id``), except a ``remote``
+    one: the conversation a remote service named is not our session, so a caller without a
+    session does not get one it would then send on.
+    """
     conversation_id = validate_id("conversation_id", conversation_id)
     outer = get_identities(context) or EMPTY
+    if outer.conversation_id == conversation_id:
+        return _unchanged(context)
     if outer.session_id is None:
+        if remote:
+            return _unchanged(context)
         return set_session(conversation_id, conversation_id=conversation_id, context=context)
     return set_identities(outer.with_changes(conversation_id=conversation_id), context)
 
@@ -134,10 +161,16 @@ def _run_context(run_id: str, previous_response_id: str | None, context: Context
 
 
 def set_task(task: TaskHandle, context: Context | None = None) -> Context:
-    """A new Context in which ``task`` is the task (functional form of :func:`task_scope`)."""
+    """A new Context in which ``task`` is the task (functional form of :func:`task_scope`).
+
+    Re-entering the task already in scope (same id) changes nothing: the enclosing handle,
+    which tracks the task's state changes, stays in force.
+    """
     if not isinstance(task, TaskHandle):
         raise ValueError(f"task must be a TaskHandle, got {type(task).__name__}")
     outer = get_identities(context) or EMPTY
+    if outer.task is not None and outer.task.task_id == task.task_id:
+        return _unchanged(context)
     return set_identities(outer.with_changes(task=task), context)
 
 

@@ -39,8 +39,8 @@ class InboundIdentity:
     claims only from authenticated callers; :meth:`header` reads a field of it.
     """
 
-    session_id: str | None
-    user_id: str | None
+    session_id: str | None = None
+    user_id: str | None = None
     carrier: Any = field(repr=False, default=None)
     getter: Getter[Any] | None = field(repr=False, default=None, compare=False)
 

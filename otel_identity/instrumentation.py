@@ -12,6 +12,16 @@ itself. This module is everything it needs besides the scopes in :mod:`otel_iden
   (``opentelemetry-instrument`` skips the per-instrumentor dependency check).
 * :func:`await_in_context`: the one shape of "await the framework's call inside a context
   our code decides": the app's call outside any telemetry ``try``, the context always detached.
+* :func:`plan_run`, :func:`run_context`, :func:`record_run`: the identities of one agent run
+  decided by the core's rules (the outermost conversation wins, an identity set upstream
+  wins, a rotating handle is not a conversation, a service-owned conversation not yet named
+  is absent) from the fields the framework has; see :mod:`otel_identity._runs`.
+* :class:`PrivateName`: a framework's private name as versioned data (owning distribution,
+  verified range, expected parameters), used only where it was verified.
+* :class:`Operation`, :func:`await_operation`, :func:`traced_stream`: the one operation
+  lifecycle (start, observe, fail, end at most once; streams bound per pull), and
+  :func:`identity_attributes` for the identities an operation names when its span starts.
+  The identity attributes they write are the placement table's: pass facts, not names.
 
 Usage
 -----
@@ -42,10 +52,47 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_identity._instrument import missing_framework
+from otel_identity._operation import (
+    Observed,
+    Operation,
+    TaskListener,
+    await_operation,
+    identity_attributes,
+    traced_stream,
+)
+from otel_identity._private_names import PrivateName
+from otel_identity._runs import (
+    RunPlan,
+    is_rotating_handle,
+    plan_run,
+    record_run,
+    run_context,
+    sent_response_handle,
+)
 from otel_identity._safety import guard, report_swallowed
 from otel_identity._validation import clean_id, validate_id
 
-__all__ = ["await_in_context", "clean_id", "guard", "missing_framework", "report_swallowed", "validate_id"]
+__all__ = [
+    "Observed",
+    "Operation",
+    "PrivateName",
+    "RunPlan",
+    "TaskListener",
+    "await_in_context",
+    "await_operation",
+    "clean_id",
+    "guard",
+    "identity_attributes",
+    "is_rotating_handle",
+    "missing_framework",
+    "plan_run",
+    "record_run",
+    "report_swallowed",
+    "run_context",
+    "sent_response_handle",
+    "traced_stream",
+    "validate_id",
+]
 
 T = TypeVar("T")
 

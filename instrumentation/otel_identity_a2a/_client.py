@@ -37,14 +37,12 @@ from opentelemetry.trace import SpanKind, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from otel_identity import Identities, get_identities, set_conversation, set_destination, set_task
-from otel_identity import attributes as attr
-from otel_identity.instrumentation import guard
+from otel_identity.instrumentation import Operation, await_operation, guard, traced_stream
 from otel_identity_a2a import attributes as a2a_attr
+from otel_identity_a2a._calls import call_attributes, start_operation
 from otel_identity_a2a._links import TaskTraces
 from otel_identity_a2a._methods import ADVANCING, CLIENT_METHODS, CLIENT_TRANSPORTS, STREAMING
-from otel_identity_a2a._operation import Operation
 from otel_identity_a2a._protocol import agent_card_attributes, interface_for, request_facts
-from otel_identity_a2a._streams import traced_stream
 
 __all__ = ["CLIENT_TASKS", "instrument_client", "uninstrument_client"]
 
@@ -142,14 +140,9 @@ def _with_headers(existing: object, headers: dict[str, str]) -> object:
 
 
 def _call_scope(context: Context, operation: Operation, context_id: str | None) -> Context:
-    """The remote conversation and task the request names, for the spans under the client span.
-
-    The conversation is set only inside an existing session: a caller without one must not
-    get the remote ``context_id`` promoted to a session it would then send on.
-    """
-    identities = get_identities(context)
-    if context_id is not None and identities is not None and identities.session_id is not None:
-        context = set_conversation(context_id, context)
+    """The remote conversation and task the request names, for the spans under the client span."""
+    if context_id is not None:
+        context = set_conversation(context_id, context, remote=True)
     if operation.task is not None:
         context = set_task(operation.task, context)
     return context
@@ -164,24 +157,18 @@ def _start(
         request = args[0] if args else kwargs.get("request")
         facts = request_facts(request)
         url = _peer_url(transport, binding)
-        attributes: dict[str, AttributeValue] = {attr.A2A_METHOD_NAME: method}
+        attributes = call_attributes(method, facts)
         if url:
             attributes.update(_peer_address(url))
         attributes.update(agent_card_attributes(getattr(transport, "agent_card", None)))
         version = _protocol_version(transport, url, binding)
         if version:
             attributes[a2a_attr.A2A_PROTOCOL_VERSION] = version
-        # Set at creation so the identity processor does not stamp the caller's own conversation.
-        if facts.context_id is not None:
-            attributes[attr.GEN_AI_CONVERSATION_ID] = facts.context_id
-        if facts.task_id is not None:
-            attributes[attr.A2A_TASK_ID] = facts.task_id
         parent_span = trace.get_current_span(parent).get_span_context()
         links = CLIENT_TASKS.links(facts.task_id, parent_span.trace_id if parent_span.is_valid else None)
         span = tracer.start_span(method, context=parent, kind=SpanKind.CLIENT, attributes=attributes, links=links)
         on_task = _remember(get_identities(parent)) if method in ADVANCING else None
-        operation = Operation(span, method, on_task=on_task)
-        operation.record_request(facts)
+        operation = start_operation(span, method, facts, on_task=on_task)
     if operation is None:
         return None
     context = trace.set_span_in_context(operation.span, parent)
@@ -203,18 +190,7 @@ def _unary(tracer: Tracer, method: str, binding: str) -> Wrapper:
         call = _start(tracer, method, binding, instance, args, kwargs, context_api.get_current())
         if call is None:
             return await wrapped(*args, **kwargs)
-        token = context_api.attach(call.context)
-        try:
-            result = await wrapped(*args, **call.kwargs)
-        except BaseException as error:
-            call.operation.fail(error)
-            raise
-        else:
-            call.operation.observe(result)
-        finally:
-            context_api.detach(token)
-            call.operation.end()
-        return result
+        return await await_operation(call.operation, call.context, lambda: wrapped(*args, **call.kwargs))
 
     return wrapper
 

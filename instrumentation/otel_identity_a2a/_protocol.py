@@ -16,7 +16,7 @@ from a2a.types import a2a_pb2 as pb
 from opentelemetry.util.types import AttributeValue
 
 from otel_identity import attributes as attr
-from otel_identity.instrumentation import clean_id
+from otel_identity.instrumentation import Observed, clean_id
 from otel_identity_a2a import attributes as a2a_attr
 
 __all__ = [
@@ -55,15 +55,6 @@ class RequestFacts:
     context_id: str | None = None
     reference_task_ids: tuple[str, ...] = ()
     tenant: str | None = None
-
-
-@dataclass(frozen=True)
-class Observed:
-    """Identities and state a response or stream event carries."""
-
-    task_id: str | None = None
-    context_id: str | None = None
-    state: str | None = None
 
 
 def state_name(value: object) -> str | None:
@@ -110,19 +101,19 @@ def observe(item: object) -> Observed | None:
     if isinstance(item, pb.Task):
         return Observed(
             task_id=clean_id("task_id", item.id or None),
-            context_id=clean_id("context_id", item.context_id or None),
+            conversation_id=clean_id("context_id", item.context_id or None),
             state=state_name(item.status.state),
         )
     if isinstance(item, pb.TaskStatusUpdateEvent):
         return Observed(
             task_id=clean_id("task_id", item.task_id or None),
-            context_id=clean_id("context_id", item.context_id or None),
+            conversation_id=clean_id("context_id", item.context_id or None),
             state=state_name(item.status.state),
         )
     if isinstance(item, (pb.Message, pb.TaskArtifactUpdateEvent)):
         return Observed(
             task_id=clean_id("task_id", item.task_id or None),
-            context_id=clean_id("context_id", item.context_id or None),
+            conversation_id=clean_id("context_id", item.context_id or None),
         )
     if isinstance(item, pb.TaskPushNotificationConfig):
         return Observed(task_id=clean_id("task_id", item.task_id or None))

@@ -41,17 +41,22 @@ from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
-from opentelemetry.util.types import AttributeValue
 
 from otel_identity import TaskHandle, get_identities, set_conversation, set_task
-from otel_identity import attributes as attr
-from otel_identity.instrumentation import await_in_context, clean_id, guard
+from otel_identity.instrumentation import (
+    Operation,
+    await_in_context,
+    await_operation,
+    clean_id,
+    guard,
+    identity_attributes,
+    traced_stream,
+)
 from otel_identity_a2a import attributes as a2a_attr
+from otel_identity_a2a._calls import call_attributes, start_operation
 from otel_identity_a2a._links import TaskTraces
 from otel_identity_a2a._methods import ADVANCING, HTTP_ENTRY_POINTS, SERVER_HANDLERS, SERVER_METHODS, STREAMING
-from otel_identity_a2a._operation import Operation
 from otel_identity_a2a._protocol import agent_card_attributes, header, observe, request_facts
-from otel_identity_a2a._streams import traced_stream
 
 __all__ = ["SERVER_TASKS", "instrument_server", "uninstrument_server"]
 
@@ -72,6 +77,7 @@ class _ServerCall:
     """The request being served, as the executor scope and the subscription observer find it."""
 
     operation: Operation
+    method: str
     caller_session: bool
     """Whether the caller's ``session.id`` arrived (trusted); otherwise the local one is adopted."""
 
@@ -129,14 +135,13 @@ def _scoped(
         if call is not None:
             call.operation.set_conversation(context_id)
             identities = get_identities(context)
-            span = call.operation.span
-            if not call.caller_session and identities is not None and identities.session_id and span.is_recording():
+            if not call.caller_session and identities is not None:
                 # No trusted caller session: the span carries the local one, like every span of the request.
-                span.set_attribute(attr.SESSION_ID, identities.session_id)
+                call.operation.set_session(identities.session_id)
     if task_id is not None:
         handle = call.operation.bind_task(task_id, record=named) if call is not None else TaskHandle(task_id)
         context = set_task(handle, context)
-        if call is not None and call.operation.method in ADVANCING:
+        if call is not None and call.method in ADVANCING:
             SERVER_TASKS.remember(task_id, call.operation.span.get_span_context(), get_identities(context))
     return context
 
@@ -154,26 +159,23 @@ def _start(
             facts = dataclasses.replace(facts, tenant=tenant)
         carrier = _carrier(call_context)
         parent = _parent(carrier)
-        attributes: dict[str, AttributeValue] = {attr.A2A_METHOD_NAME: method}
+        attributes = call_attributes(method, facts)
         attributes.update(agent_card_attributes(getattr(handler, "_agent_card", None)))
         version = header(carrier, VERSION_HEADER)
         if version is not None:
             attributes[a2a_attr.A2A_PROTOCOL_VERSION] = version
-        if facts.context_id is not None:
-            attributes[attr.GEN_AI_CONVERSATION_ID] = facts.context_id
-        if facts.task_id is not None:
-            attributes[attr.A2A_TASK_ID] = facts.task_id
         parent_span = trace.get_current_span(parent).get_span_context()
         links = SERVER_TASKS.links(facts.task_id, parent_span.trace_id if parent_span.is_valid else None)
         span = tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes=attributes, links=links)
-        operation = Operation(span, method)
-        operation.record_request(facts)
+        operation = start_operation(span, method, facts)
     if operation is None:
         return None
     context = trace.set_span_in_context(operation.span, parent)
     with guard("a2a server scope"):
         identities = get_identities(parent)
-        call = _ServerCall(operation, caller_session=identities is not None and identities.session_id is not None)
+        call = _ServerCall(
+            operation, method, caller_session=identities is not None and identities.session_id is not None
+        )
         context = _scoped(context, call, facts.context_id, facts.task_id, named=True)
         context = context_api.set_value(_SERVER_CALL, call, context)
     return operation, context
@@ -187,18 +189,7 @@ def _unary(tracer: Tracer, method: str) -> Wrapper:
         if started is None:
             return await wrapped(*args, **kwargs)
         operation, context = started
-        token = context_api.attach(context)
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as error:
-            operation.fail(error)
-            raise
-        else:
-            operation.observe(result)
-        finally:
-            context_api.detach(token)
-            operation.end()
-        return result
+        return await await_operation(operation, context, lambda: wrapped(*args, **kwargs))
 
     return wrapper
 
@@ -319,16 +310,13 @@ def _start_push(tracer: Tracer, event: object, push_info: object, task_id: objec
     observed = observe(event)
     task = clean_id("task_id", task_id) or (observed.task_id if observed else None)
     scope = SERVER_TASKS.scope(task, Context()) if task is not None else Context()
-    attributes: dict[str, AttributeValue] = {}
-    if observed is not None and observed.context_id is not None:
-        attributes[attr.GEN_AI_CONVERSATION_ID] = observed.context_id
-        if get_identities(scope) is None:
-            scope = set_conversation(observed.context_id, scope)
+    conversation = observed.conversation_id if observed is not None else None
+    state = observed.state if observed is not None else None
+    if conversation is not None and get_identities(scope) is None:
+        scope = set_conversation(conversation, scope)
     if task is not None:
-        scope = set_task(TaskHandle(task, observed.state if observed else None), scope)
-        attributes[attr.A2A_TASK_ID] = task
-    if observed is not None and observed.state is not None:
-        attributes[attr.A2A_TASK_STATE] = observed.state
+        scope = set_task(TaskHandle(task, state), scope)
+    attributes = identity_attributes(conversation_id=conversation, task_id=task, task_state=state)
     url = getattr(push_info, "url", None)
     if isinstance(url, str) and url:
         parts = urlsplit(url)

@@ -110,7 +110,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 
 from otel_identity.instrumentation import missing_framework
-from otel_identity_agent_framework import _framework
+from otel_identity_agent_framework import _private
 from otel_identity_agent_framework._a2a import (
     make_a2a_poll_wrapper,
     make_a2a_prepare_wrapper,
@@ -175,11 +175,10 @@ class AgentFrameworkInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             logger.debug("otel-identity: agent-framework-a2a not installed; A2A not instrumented")
             return
         if "run" in vars(A2AAgent):
-            private = _framework.PRIVATE_NAMES_VERIFIED
-            sees_sent = private and callable(vars(A2AAgent).get("_prepare_message_for_a2a"))
+            sees_sent = _private.A2A_PREPARE_MESSAGE.usable
             if sees_sent:
                 self._wrap(A2AAgent, "_prepare_message_for_a2a", make_a2a_prepare_wrapper())
-            if private and callable(vars(A2AAgent).get("_map_a2a_stream")):
+            if _private.A2A_MAP_STREAM.usable:
                 self._wrap(A2AAgent, "_map_a2a_stream", make_a2a_stream_wrapper())
             self._wrap(A2AAgent, "run", make_a2a_run_wrapper(tracer, sees_sent_message=sees_sent))
         if callable(vars(A2AAgent).get("poll_task")):

@@ -26,23 +26,18 @@ from typing import Any, Final
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
-from opentelemetry.trace import SpanKind, Status, StatusCode
-from opentelemetry.util.types import AttributeValue
+from opentelemetry.trace import SpanKind
 
 from otel_identity import (
     TaskHandle,
-    attributes,
-    get_identities,
-    record_request,
-    record_result,
     set_conversation,
     set_task,
 )
-from otel_identity.instrumentation import clean_id, guard
+from otel_identity.instrumentation import await_in_context, clean_id, guard, identity_attributes
 from otel_identity_agent_framework._framework import StreamFacts, stream_error
-from otel_identity_agent_framework._identity import ContinuationFacts, plan_run
+from otel_identity_agent_framework._identity import ContinuationFacts, plan_agent_run
 from otel_identity_agent_framework._run import (
     RunState,
     applied,
@@ -257,15 +252,16 @@ def make_a2a_run_wrapper(tracer: trace.Tracer, *, sees_sent_message: bool) -> Ca
 def _start_state(tracer: trace.Tracer, agent: Any, kwargs: Mapping[str, Any]) -> RunState:
     session = kwargs.get("session")
     token = kwargs.get("continuation_token")
-    plan = plan_run(agent, session, continuation_token=token, keep_first=False)
+    plan = plan_agent_run(agent, session, service_owned=True)
+    resumed = ContinuationFacts.from_token(token) if token is not None else None
     context_id, task_id, state = session_a2a_state(session)
     task: TaskHandle | None = None
-    if plan.resumed is not None and plan.resumed.task_id is not None:
-        task = TaskHandle(plan.resumed.task_id)
-        context_id = plan.resumed.context_id or context_id
+    if resumed is not None and resumed.task_id is not None:
+        task = TaskHandle(resumed.task_id)
+        context_id = resumed.context_id or context_id
     elif task_id is not None and state == _INPUT_REQUIRED:
         task = TaskHandle(task_id, state)
-    run_state = RunState(agent, plan, tracer, expects_framework_span=False, task=task)
+    run_state = RunState(agent, plan, tracer, expects_framework_span=False, task=task, resumed=resumed)
     run_state.extra["context_id"] = context_id
     run_state.extra["session"] = session
     return run_state
@@ -273,11 +269,13 @@ def _start_state(tracer: trace.Tracer, agent: Any, kwargs: Mapping[str, Any]) ->
 
 def _start_span(state: RunState) -> None:
     with guard("a2a.start_span"):
-        extra: dict[str, AttributeValue] = {}
         context_id = state.extra.get("context_id")
-        if isinstance(context_id, str):
-            extra[attributes.GEN_AI_CONVERSATION_ID] = context_id
-        start_run_span(state, kind=SpanKind.CLIENT, extra=extra)
+        start_run_span(
+            state,
+            kind=SpanKind.CLIENT,
+            extra=identity_attributes(conversation_id=context_id if isinstance(context_id, str) else None),
+            error_states=_FAILED_STATES,
+        )
 
 
 def _hook_stream(state: RunState, result: Any) -> Any:
@@ -328,32 +326,30 @@ def _finish(
 ) -> None:
     """Record the A2A identities of the finished run on its span, then end the span."""
     with guard("a2a.finish"):
-        span = state.own_span
-        if span is not None and span.is_recording():
+        own = state.own
+        if own is not None and own.span.is_recording():
             observed = state.extra.get(_OBSERVED)
             facts = observed if isinstance(observed, A2AFacts) and observed.seen else A2AFacts.from_items(items)
             _, session_task, session_state = session_a2a_state(state.extra.get("session"))
             context_id = facts.context_id or state.extra.get("context_id")
             if isinstance(context_id, str):
-                span.set_attribute(attributes.GEN_AI_CONVERSATION_ID, context_id)
+                own.set_conversation(context_id)
             task_id = facts.task_id or session_task
             task_state = facts.state or (session_state if task_id == session_task else None)
             if task_id is not None:
-                span.set_attribute(attributes.A2A_TASK_ID, task_id)
+                if state.task is not None and state.task.task_id == task_id:
+                    own.task = state.task  # the run's own handle: its state changes are this span's events
+                own.bind_task(task_id)
                 if task_state is not None:
-                    handle = state.task if state.task is not None and state.task.task_id == task_id else None
-                    (handle or TaskHandle(task_id)).set_state(task_state, span=span)
+                    own.record_state(task_state)
             sent = _sent(state)
             if sent is not None:
-                record_request(span, reference_task_ids=list(sent.reference_task_ids))
+                own.record_request(reference_task_ids=sent.reference_task_ids)
             if error is None:
-                record_result(span, message_id=facts.message_id)
+                own.record_result(message_id=facts.message_id)
                 # A2AAgent reports the task id as AgentResponse.response_id: a task is not a single result.
                 is_task = response_id is not None and response_id in (task_id, session_task)
                 record_response(state, None if is_task else response_id, token)
-                if task_state in _FAILED_STATES:
-                    span.set_attribute(ERROR_TYPE, task_state)
-                    span.set_status(Status(StatusCode.ERROR))
     finish_span(state, error)
 
 
@@ -367,9 +363,9 @@ def make_a2a_poll_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
         state: RunState | None = None
         with guard("a2a.poll"):
             facts = ContinuationFacts.from_token(token)
-            plan = plan_run(instance, None, continuation_token=token)
+            plan = plan_agent_run(instance, None, service_owned=True)
             task = TaskHandle(facts.task_id) if facts is not None and facts.task_id is not None else None
-            state = RunState(instance, plan, tracer, expects_framework_span=False, task=task)
+            state = RunState(instance, plan, tracer, expects_framework_span=False, task=task, resumed=facts)
             state.extra["context_id"] = facts.context_id if facts is not None else None
         if state is None:
             return wrapped(*args, **kwargs)
@@ -395,19 +391,15 @@ def make_executor_wrapper() -> Callable[..., Any]:
 
 
 async def _execute(wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], request: Any) -> Any:
-    token: object = None
-    with guard("a2a.execute"):
+    def scope() -> Context:
+        # Equal scopes are not re-opened (the core's rule): an a2a-sdk server instrumentor's task handle stays.
+        context = context_api.get_current()
         context_id = clean_id("context_id", getattr(request, "context_id", None))
         task_id = clean_id("task_id", getattr(request, "task_id", None))
-        context = context_api.get_current()
-        outer = get_identities(context)
-        if context_id is not None and (outer is None or outer.conversation_id != context_id):
+        if context_id is not None:
             context = set_conversation(context_id, context=context)
-        if task_id is not None and (outer is None or outer.task is None or outer.task.task_id != task_id):
+        if task_id is not None:
             context = set_task(TaskHandle(task_id), context=context)
-        token = context_api.attach(context)
-    try:
-        return await wrapped(*args, **kwargs)
-    finally:
-        if token is not None:
-            context_api.detach(token)  # type: ignore[arg-type]
+        return context
+
+    return await await_in_context("a2a.execute", scope, wrapped, args, kwargs)

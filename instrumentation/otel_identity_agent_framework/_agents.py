@@ -26,7 +26,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_identity.instrumentation import guard
 from otel_identity_agent_framework._framework import framework_telemetry_enabled, stream_error
-from otel_identity_agent_framework._identity import plan_run
+from otel_identity_agent_framework._identity import ContinuationFacts, plan_agent_run
 from otel_identity_agent_framework._run import (
     RunState,
     adopt_framework_span,
@@ -90,16 +90,13 @@ def _outer(
 ) -> Any:
     state: RunState | None = None
     with guard("agent_framework.run"):
-        plan = plan_run(
-            instance,
-            kwargs.get("session"),
-            continuation_token=_continuation_option(kwargs.get("options")),
-        )
+        token = _continuation_option(kwargs.get("options"))
         state = RunState(
             instance,
-            plan,
+            plan_agent_run(instance, kwargs.get("session")),
             tracer,
             expects_framework_span=layer is Layer.OUTER and framework_telemetry_enabled(),
+            resumed=ContinuationFacts.from_token(token) if token is not None else None,
         )
     if state is None:
         return wrapped(*args, **kwargs)

@@ -17,25 +17,12 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from otel_identity import attributes, get_identities
-from otel_identity.instrumentation import clean_id, guard
-from otel_identity_agent_framework._framework import looks_like_response_handle
+from otel_identity import attributes, get_identities, record_request
+from otel_identity.instrumentation import guard, sent_response_handle
 
 __all__ = ["make_chat_wrapper"]
 
 _CHAT = "chat"
-
-
-def _sent_handle(options: object) -> str | None:
-    if not isinstance(options, Mapping):
-        return None
-    value = clean_id("previous_response_id", options.get("conversation_id"))
-    if value is None:
-        return None
-    identities = get_identities()
-    if looks_like_response_handle(value) or (identities is not None and identities.previous_response_id == value):
-        return value
-    return None
 
 
 def _record_sent_handle(kwargs: Mapping[str, Any]) -> None:
@@ -45,10 +32,9 @@ def _record_sent_handle(kwargs: Mapping[str, Any]) -> None:
     if not span.is_recording():
         return
     existing = getattr(span, "attributes", None) or {}
-    if existing.get(attributes.GEN_AI_OPERATION_NAME) == _CHAT:
-        handle = _sent_handle(kwargs.get("options"))
-        if handle is not None:
-            span.set_attribute(attributes.GEN_AI_PREVIOUS_RESPONSE_ID, handle)
+    options = kwargs.get("options")
+    if existing.get(attributes.GEN_AI_OPERATION_NAME) == _CHAT and isinstance(options, Mapping):
+        record_request(span, previous_response_id=sent_response_handle(options.get("conversation_id")))
 
 
 def make_chat_wrapper() -> Callable[..., Any]:

@@ -1,88 +1,62 @@
 """Facts about agent-framework this instrumentor relies on, each read in one place.
 
-Public surface first; the few private names are used only in the framework versions they
-were checked against (:data:`PRIVATE_NAMES_VERIFIED`), each with a public fallback, so a
-framework upgrade degrades telemetry detail instead of breaking the app.
-
-Private names (verified with agent-framework-core 1.23.0):
-
-* ``agent_framework.observability._use_telemetry_conversation_id``: context manager setting
-  the context variable ``_TELEMETRY_CONVERSATION_ID`` that the framework's ``invoke_agent``
-  and ``chat`` spans read for ``gen_ai.conversation.id``. Fallback: none reaches that
-  attribute on the framework's own spans (it sets its attributes again when they end);
-  where the framework sets none (first runs, first chat calls) the identity processor's
-  stable id stays, elsewhere the framework's value (a rotating ``resp_*``) does. Every
-  other span of the run still carries the stable id.
-* ``BaseAgent._get_otel_conversation_id(session)``: the owning agent's reading of its
-  ``service_session_id`` (string as is; A2A mapping -> ``context_id``). Fallback: the same
-  rule on the public ``service_session_id``.
-* ``ResponseStream._stream_error``: the error a stream ended with, read in cleanup hooks
-  (the framework's own telemetry reads it the same way). Fallback: no error recorded.
-* ``AgentResponseUpdate._operation_state``: whether an update ends a background operation,
-  to tell whether a streamed run left a continuation token. Fallback: the last update's token.
+Public surface first; the private names come from :mod:`otel_identity_agent_framework._private`,
+each used only in the versions of its own distribution it was verified with, each with a
+public fallback, so a framework upgrade degrades telemetry detail instead of breaking the app.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
+import contextvars
 import logging
-import re
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any
+
+from otel_identity_agent_framework import _private as private
 
 __all__ = [
-    "FRAMEWORK_VERSION",
-    "PRIVATE_NAMES_VERIFIED",
     "StreamFacts",
     "enter_framework_conversation",
     "exit_framework_conversation",
     "framework_telemetry_enabled",
-    "looks_like_response_handle",
     "owning_conversation_id",
     "stream_error",
+    "upstream_conversation",
 ]
 
 logger = logging.getLogger("otel_identity")
 
-_VERIFIED_RANGE: Final = ((1, 23), (2, 0))
-"""agent-framework-core versions [low, high) whose private names were checked."""
-
-
-def _parse_version(text: str) -> tuple[int, int] | None:
-    match = re.match(r"(\d+)\.(\d+)", text)
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
-def _framework_version() -> tuple[int, int] | None:
-    try:
-        return _parse_version(importlib.metadata.version("agent-framework-core"))
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-FRAMEWORK_VERSION: Final = _framework_version()
-"""(major, minor) of the installed agent-framework-core, or ``None``."""
-
-PRIVATE_NAMES_VERIFIED = FRAMEWORK_VERSION is not None and (
-    _VERIFIED_RANGE[0] <= FRAMEWORK_VERSION < _VERIFIED_RANGE[1]
-)
-"""Whether the private names listed in the module docstring may be used."""
-
 
 def _load_conversation_helper() -> Callable[[str | None], contextlib.AbstractContextManager[None]] | None:
-    if not PRIVATE_NAMES_VERIFIED:
-        return None
-    try:
-        from agent_framework.observability import _use_telemetry_conversation_id
-    except ImportError:
-        logger.debug("otel-identity: agent-framework has no _use_telemetry_conversation_id; using the fallback")
-        return None
-    return _use_telemetry_conversation_id if callable(_use_telemetry_conversation_id) else None
+    helper = private.USE_CONVERSATION.resolve()
+    return helper if callable(helper) else None  # type: ignore[return-value]
+
+
+def _load_conversation_variable() -> contextvars.ContextVar[str | None] | None:
+    variable = private.CONVERSATION_VARIABLE.resolve()
+    return variable if isinstance(variable, contextvars.ContextVar) else None
 
 
 _CONVERSATION_HELPER = _load_conversation_helper()
 """The framework's helper, or ``None`` (then :func:`enter_framework_conversation` does nothing)."""
+_CONVERSATION_VARIABLE = _load_conversation_variable()
+_STREAM_ERROR = private.STREAM_ERROR.usable
+_OPERATION_STATE = private.UPDATE_OPERATION_STATE.usable
+_OTEL_CONVERSATION_READER = private.OTEL_CONVERSATION_READER.usable
+
+
+def upstream_conversation() -> str | None:
+    """The framework's telemetry conversation id when something upstream set it (a protocol adapter).
+
+    An identity set explicitly upstream wins over one we infer: the core is told, and we do
+    not re-enter the framework's helper with a value of ours.
+    """
+    variable = _CONVERSATION_VARIABLE
+    if variable is None:
+        return None
+    value = variable.get()
+    return value if isinstance(value, str) else None
 
 
 def enter_framework_conversation(conversation_id: str | None) -> contextlib.AbstractContextManager[None] | None:
@@ -143,7 +117,7 @@ def owning_conversation_id(agent: object, session: object) -> str | None:
     A string ``service_session_id`` is returned as is (it may be a rotating ``resp_*``: the
     caller decides); an A2A mapping gives its ``context_id``.
     """
-    if PRIVATE_NAMES_VERIFIED:
+    if _OTEL_CONVERSATION_READER:
         reader = getattr(agent, "_get_otel_conversation_id", None)
         if callable(reader):
             try:
@@ -161,18 +135,9 @@ def owning_conversation_id(agent: object, session: object) -> str | None:
     return None
 
 
-_RESPONSE_HANDLE_PREFIXES: Final = ("resp_",)
-"""Id prefixes of response-chaining services (OpenAI / Azure OpenAI Responses API)."""
-
-
-def looks_like_response_handle(value: str) -> bool:
-    """Whether a service id is a response id used as a chain handle (it rotates every turn)."""
-    return value.startswith(_RESPONSE_HANDLE_PREFIXES)
-
-
 def stream_error(stream: object) -> BaseException | None:
     """The error a ``ResponseStream`` ended with, while its cleanup hooks run."""
-    if not PRIVATE_NAMES_VERIFIED:
+    if not _STREAM_ERROR:
         return None
     error = getattr(stream, "_stream_error", None)
     return error if isinstance(error, BaseException) else None
@@ -201,7 +166,7 @@ class StreamFacts:
             value = getattr(update, "response_id", None)
             if isinstance(value, str) and value:
                 self.response_id = value
-            state = getattr(update, "_operation_state", None) if PRIVATE_NAMES_VERIFIED else None
+            state = getattr(update, "_operation_state", None) if _OPERATION_STATE else None
             current = getattr(update, "continuation_token", None)
             if state == "terminal":
                 self.token = None

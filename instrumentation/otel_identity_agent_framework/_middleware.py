@@ -22,7 +22,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_identity.instrumentation import guard
-from otel_identity_agent_framework._identity import plan_run
+from otel_identity_agent_framework._identity import ContinuationFacts, plan_agent_run
 from otel_identity_agent_framework._run import RunState, applied, current_state
 
 __all__ = ["IdentityAgentMiddleware"]
@@ -46,8 +46,14 @@ class IdentityAgentMiddleware(AgentMiddleware):  # type: ignore[misc]
                 if enclosing is None or enclosing.agent is not context.agent or enclosing.entered_raw:
                     options = context.options
                     token = options.get("continuation_token") if isinstance(options, Mapping) else None
-                    plan = plan_run(context.agent, context.session, continuation_token=token)
-                    state = RunState(context.agent, plan, trace.NoOpTracer(), expects_framework_span=False)
+                    plan = plan_agent_run(context.agent, context.session)
+                    state = RunState(
+                        context.agent,
+                        plan,
+                        trace.NoOpTracer(),
+                        expects_framework_span=False,
+                        resumed=ContinuationFacts.from_token(token) if token is not None else None,
+                    )
         if state is None:
             await call_next()
             return

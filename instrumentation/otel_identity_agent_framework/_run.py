@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import partial
 from types import TracebackType
 from typing import Any
@@ -29,8 +29,7 @@ from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_PROVIDER_NAME,
     GenAiOperationNameValues,
 )
-from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from otel_identity import (
@@ -41,18 +40,17 @@ from otel_identity import (
     record_continuation,
     record_result,
     set_identities,
-    set_run,
-    set_session,
     set_task,
 )
-from otel_identity.instrumentation import guard
+from otel_identity.instrumentation import Operation, RunPlan, guard, record_run, run_context
 from otel_identity_agent_framework._framework import (
     StreamFacts,
     enter_framework_conversation,
     exit_framework_conversation,
     stream_error,
+    upstream_conversation,
 )
-from otel_identity_agent_framework._identity import ContinuationFacts, RunPlan
+from otel_identity_agent_framework._identity import ContinuationFacts
 
 __all__ = [
     "RunState",
@@ -82,9 +80,11 @@ class RunState:
         *,
         expects_framework_span: bool,
         task: TaskHandle | None = None,
+        resumed: ContinuationFacts | None = None,
     ) -> None:
         self.agent = agent
         self.plan = plan
+        self.resumed = resumed
         self.tracer = tracer
         self.expects_framework_span = expects_framework_span
         self.task = task
@@ -93,14 +93,23 @@ class RunState:
         """Set once the innermost ``run`` (``RawAgent.run``) of this run was called."""
         self.run_span: trace.Span | None = None
         """The span results are recorded on: the framework's ``invoke_agent`` span or ours."""
-        self.own_span: trace.Span | None = None
-        """Our ``invoke_agent`` span, when the framework does not emit one."""
+        self.own: Operation | None = None
+        """Our ``invoke_agent`` span's operation, when the framework does not emit one."""
         self.recorded = False
         self.ended = False
         self.extra: dict[str, Any] = {}
         """Per-integration facts (the A2A request actually sent, for example)."""
         self.identities_cache: tuple[Identities | None, TaskHandle | None, Identities | None] | None = None
         """(enclosing identities, task, the run's identities built on them): see :func:`_run_identities`."""
+
+    @property
+    def own_span(self) -> trace.Span | None:
+        """Our ``invoke_agent`` span, when the framework does not emit one."""
+        return self.own.span if self.own is not None else None
+
+    @own_span.setter
+    def own_span(self, span: trace.Span | None) -> None:
+        self.own = Operation(span, failures=BaseException) if span is not None else None
 
 
 def current_state(context: Context | None = None) -> RunState | None:
@@ -121,11 +130,7 @@ def _run_identities(state: RunState, base: Context) -> Identities | None:
     cached = state.identities_cache
     if cached is not None and cached[0] is outer and cached[1] is state.task:
         return cached[2]
-    plan = state.plan
-    context = base
-    if plan.session_id is not None:
-        context = set_session(plan.session_id, conversation_id=plan.conversation_id, context=context)
-    context = set_run(plan.run_id, previous_response_id=plan.previous_response_id, context=context)
+    context = run_context(state.plan, base)
     if state.task is not None:
         context = set_task(state.task, context=context)
     identities = get_identities(context)
@@ -137,8 +142,8 @@ def _run_context(state: RunState, base: Context, *, with_span: bool = True) -> t
     """``base`` with the run's identities, state and (``with_span``) our run span; and those identities."""
     identities = _run_identities(state, base)
     context = set_identities(identities, base) if identities is not None else base
-    if with_span and state.own_span is not None:
-        context = trace.set_span_in_context(state.own_span, context)
+    if with_span and state.own is not None:
+        context = trace.set_span_in_context(state.own.span, context)
     return context_api.set_value(_STATE_KEY, state, context), identities
 
 
@@ -146,7 +151,8 @@ class applied:  # noqa: N801 - used like contextlib's lowercase managers
     """Attach the run's identities (and our run span, if any) to the current context for the block.
 
     Also makes the run's conversation id the framework's own telemetry conversation id,
-    so its ``invoke_agent`` and ``chat`` spans carry the stable id.
+    so its ``invoke_agent`` and ``chat`` spans carry the stable id, unless one is already set
+    there (upstream, by a protocol adapter or an enclosing run): an identity set upstream wins.
 
     A plain class, not a ``contextlib`` generator: it is entered several times per run and
     once per stream pull, where a generator-based manager was a measurable share of the
@@ -164,7 +170,8 @@ class applied:  # noqa: N801 - used like contextlib's lowercase managers
         conversation: str | None = None
         with guard("agent_framework.applied"):
             context, identities = _run_context(self._state, context_api.get_current())
-            conversation = identities.conversation_id if identities is not None else None
+            if identities is not None and upstream_conversation() is None:
+                conversation = identities.conversation_id
             self._token = context_api.attach(context)
         self._conversation = enter_framework_conversation(conversation)
 
@@ -204,27 +211,28 @@ def start_run_span(
     *,
     kind: SpanKind = SpanKind.INTERNAL,
     extra: Mapping[str, AttributeValue] | None = None,
+    error_states: Collection[str] = (),
 ) -> trace.Span:
     """Start our ``invoke_agent {agent}`` span inside the run's scopes; it becomes the run span.
 
     Started, not made current: the run's attachments make it current where the run works.
     """
     attrs = _agent_attributes(state.agent)
-    if state.plan.previous_response_id is not None:
-        attrs[attributes.GEN_AI_PREVIOUS_RESPONSE_ID] = state.plan.previous_response_id
     if extra:
         attrs.update(extra)
     name = f"{INVOKE_AGENT} {attrs.get(attributes.GEN_AI_AGENT_NAME, 'agent')}"
     context, _ = _run_context(state, context_api.get_current(), with_span=False)
     span = state.tracer.start_span(name, context=context, kind=kind, attributes=attrs)
-    state.own_span = span
+    # Like the framework's invoke_agent span, ours is marked failed by cancellation too.
+    state.own = Operation(span, error_states=error_states, failures=BaseException)
     state.run_span = span
+    record_run(span, state.plan)
     _record_resumed(state, span)
     return span
 
 
 def _record_resumed(state: RunState, span: trace.Span) -> None:
-    resumed = state.plan.resumed
+    resumed = state.resumed
     if resumed is not None:
         record_continuation(
             span,
@@ -245,8 +253,8 @@ def adopt_framework_span(state: RunState) -> None:
     """
     if state.run_span is not None:
         return
-    if state.own_span is not None:
-        state.run_span = state.own_span
+    if state.own is not None:
+        state.run_span = state.own.span
         return
     if not state.expects_framework_span:
         return
@@ -258,20 +266,25 @@ def adopt_framework_span(state: RunState) -> None:
     if existing.get(attributes.GEN_AI_OPERATION_NAME) != INVOKE_AGENT:
         return
     state.run_span = span
-    if state.plan.previous_response_id is not None:
-        span.set_attribute(attributes.GEN_AI_PREVIOUS_RESPONSE_ID, state.plan.previous_response_id)
+    record_run(span, state.plan)
     _record_resumed(state, span)
 
 
 def record_response(state: RunState, response_id: object, continuation_token: object) -> None:
-    """Record the run's result ids on the run span, once."""
+    """Record the run's result ids on the run span, once.
+
+    The response id goes on the span of the operation that produced it: on our own run span
+    (no framework span carries it), never on the framework's ``invoke_agent``, where the
+    framework itself decides (it leaves it to the chat span that produced it).
+    """
     if state.recorded:
         return
     state.recorded = True
     span = state.run_span
     if span is None:
         return
-    record_result(span, response_id=response_id)
+    if state.own is not None:
+        record_result(span, response_id=response_id)
     issued = ContinuationFacts.from_token(continuation_token)
     if issued is not None:
         record_continuation(
@@ -304,15 +317,12 @@ def _record_stream_result(state: RunState, stream: Any, facts: StreamFacts) -> N
 
 def finish_span(state: RunState, error: BaseException | None = None) -> None:
     """End our run span (once), marking ``error`` on it."""
-    with guard("agent_framework.finish_span"):
-        span = state.own_span
-        if span is None or state.ended:
-            return
-        state.ended = True
-        if error is not None and span.is_recording():
-            span.set_attribute(ERROR_TYPE, type(error).__qualname__)
-            span.set_status(Status(StatusCode.ERROR))
-        span.end()
+    own = state.own
+    if own is None:
+        return
+    if error is not None:
+        own.fail(error)
+    own.end()
 
 
 def end_span_quietly(span: trace.Span) -> None:
@@ -324,6 +334,5 @@ def end_span_quietly(span: trace.Span) -> None:
 
 def keep_span_until_collected(stream: object, state: RunState) -> None:
     """End our run span when an abandoned stream is garbage-collected (as the framework does for its own)."""
-    span = state.own_span
-    if span is not None:
-        weakref.finalize(stream, end_span_quietly, span)
+    if state.own is not None:
+        weakref.finalize(stream, end_span_quietly, state.own.span)

@@ -24,6 +24,7 @@ from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
 from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
 from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Part
 from agent_framework import Agent, AgentResponse, AgentSession, tool
+from agent_framework.observability import OBSERVABILITY_SETTINGS
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from starlette.applications import Starlette
@@ -222,3 +223,16 @@ async def a2a_agent(card: AgentCard) -> AsyncIterator[Any]:
 
 
 # endregion
+
+
+def response_span(finished: Sequence[ReadableSpan], run: ReadableSpan, response_id: str) -> ReadableSpan:
+    """The one span in ``run``'s tree that carries ``response_id``: the span of the operation that produced it.
+
+    That is the framework's ``chat`` span when its telemetry is on (it leaves ``invoke_agent``
+    without the id), else our own run span. Fails when none or several carry it.
+    """
+    carriers = [span for span in descendants(finished, run) if attrs(span).get(attr.GEN_AI_RESPONSE_ID) == response_id]
+    assert len(carriers) == 1, [span.name for span in carriers]
+    expected = "chat " if OBSERVABILITY_SETTINGS.ENABLED else "invoke_agent"
+    assert carriers[0].name.startswith(expected), carriers[0].name
+    return carriers[0]

@@ -7,14 +7,26 @@ fallbacks must give the same identities.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from af_support import TURNS, AskFirstExecutor, a2a_agent, a2a_server, attrs, descendants, make_agent, named, run_turn
+from af_support import (
+    TURNS,
+    AskFirstExecutor,
+    a2a_agent,
+    a2a_server,
+    attrs,
+    descendants,
+    make_agent,
+    named,
+    response_span,
+    run_turn,
+)
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from otel_identity_agent_framework import AgentFrameworkInstrumentor, _framework
+from otel_identity_agent_framework import AgentFrameworkInstrumentor, _framework, _private
 
 from otel_identity import attributes as attr
 
@@ -23,8 +35,13 @@ from otel_identity import attributes as attr
 def unverified_instrumentor(
     monkeypatch: pytest.MonkeyPatch, tracer_provider: TracerProvider
 ) -> Iterator[AgentFrameworkInstrumentor]:
-    monkeypatch.setattr(_framework, "PRIVATE_NAMES_VERIFIED", False)
+    # As on a version outside every private name's verified range: each falls back to the public surface.
+    for name in ("_STREAM_ERROR", "_OPERATION_STATE", "_OTEL_CONVERSATION_READER"):
+        monkeypatch.setattr(_framework, name, False)
     monkeypatch.setattr(_framework, "_CONVERSATION_HELPER", None)
+    monkeypatch.setattr(_framework, "_CONVERSATION_VARIABLE", None)
+    for name in ("A2A_PREPARE_MESSAGE", "A2A_MAP_STREAM"):
+        monkeypatch.setattr(_private, name, dataclasses.replace(getattr(_private, name), versions="<0"))
     instrumentor = AgentFrameworkInstrumentor()
     instrumentor.instrument()
     yield instrumentor
@@ -46,7 +63,7 @@ async def test_without_the_framework_context_variable_only_framework_values_rema
     runs = sorted(named(finished, "invoke_agent"), key=lambda span: span.start_time or 0)
     assert len(runs) == 3
     for index, (run, response) in enumerate(zip(runs, responses, strict=True)):
-        assert attrs(run)[attr.GEN_AI_RESPONSE_ID] == response.response_id
+        response_span(finished, run, response.response_id or "")
         expected_on_run = "session-42" if index == 0 else responses[index - 1].response_id
         assert attrs(run)[attr.GEN_AI_CONVERSATION_ID] == expected_on_run
         for span in descendants(finished, run):

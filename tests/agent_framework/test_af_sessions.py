@@ -76,7 +76,9 @@ async def test_response_ids_only_on_their_own_spans(
     runs = sorted(named(finished, "invoke_agent"), key=lambda span: span.start_time or 0)
     for run, response in zip(runs, responses, strict=True):
         assert response.response_id
-        assert attrs(run)[attr.GEN_AI_RESPONSE_ID] == response.response_id
+        # The span that produced the response carries its id: the framework's chat span when its
+        # telemetry is on (it leaves invoke_agent without it, on both paths), else our run span.
+        assert attrs(run).get(attr.GEN_AI_RESPONSE_ID) == (None if framework_telemetry else response.response_id)
         for span in descendants(finished, run)[1:]:
             value = attrs(span).get(attr.GEN_AI_RESPONSE_ID)
             # Only the chat span that produced a response carries its id.
@@ -87,7 +89,7 @@ async def test_response_ids_only_on_their_own_spans(
         if value is not None:
             carriers.setdefault(value, []).append(span.name)
     for response in responses:
-        expected = ["invoke_agent concierge"] + (["chat scripted-model-1"] if framework_telemetry else [])
+        expected = ["chat scripted-model-1"] if framework_telemetry else ["invoke_agent concierge"]
         assert sorted(carriers[response.response_id]) == sorted(expected)
 
 

@@ -11,7 +11,7 @@ import gc
 from typing import Any
 
 import pytest
-from af_support import TURNS, attrs, descendants, make_agent, named
+from af_support import TURNS, attrs, descendants, make_agent, named, response_span
 from agent_framework import Agent, AgentContext, AgentMiddleware, ResponseStream, tool
 from agent_framework.observability import _TELEMETRY_CONVERSATION_ID
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -82,8 +82,12 @@ async def test_each_way_of_consuming_a_stream(
 
     runs = _assert_run_identity(spans, "session-42")
     assert len(runs) == 3
+    finished = spans.get_finished_spans()
     for run in runs:
-        assert attrs(run)[attr.GEN_AI_RESPONSE_ID].startswith("resp_")
+        response_ids = {attrs(span).get(attr.GEN_AI_RESPONSE_ID) for span in descendants(finished, run)} - {None}
+        assert response_ids and all(str(value).startswith("resp_") for value in response_ids)
+        for response_id in response_ids:
+            response_span(finished, run, str(response_id))
 
 
 @FRAMEWORK
@@ -180,4 +184,4 @@ async def test_buffered_stream_still_records_its_result(spans: InMemorySpanExpor
     response = await _iterate(agent.run(TURNS[1], session=session, stream=True))
 
     (run,) = _assert_run_identity(spans, "session-42")
-    assert attrs(run)[attr.GEN_AI_RESPONSE_ID] == response.response_id
+    response_span(spans.get_finished_spans(), run, response.response_id or "")
