@@ -130,7 +130,7 @@ def run(*, quick: bool) -> list[Row]:
                 Variant("a2a", batch(False), enter=use_baseline),
                 Variant("a2a+ours", batch(True), enter=instrumented, leave=uninstrumented),
             ]
-            measured = measure(variants, ops=5 if quick else 40, rounds=3 if quick else 31)
+            measured = measure(variants, ops=5 if quick else 10, rounds=3 if quick else 31, repeats=1 if quick else 3)
             loop.run_until_complete(http.aclose())
     finally:
         loop.close()

@@ -124,7 +124,7 @@ def run(*, quick: bool) -> list[Row]:
             Variant("framework", batch, enter=lambda: use(baseline)),
             Variant("framework+ours", batch, enter=instrumented, leave=uninstrumented),
         ]
-        measured = measure(variants, ops=10 if quick else 100, rounds=3 if quick else 31)
+        measured = measure(variants, ops=10 if quick else 20, rounds=3 if quick else 31, repeats=1 if quick else 3)
     finally:
         loop.close()
     return [Row.ratio("2. agent-framework run", measured, "framework+ours", "framework", limit=1.05)]
