@@ -52,6 +52,7 @@ from otel_identity.instrumentation import (
     identity_attributes,
     traced_stream,
 )
+from otel_identity_a2a import _private
 from otel_identity_a2a import attributes as a2a_attr
 from otel_identity_a2a._calls import call_attributes, start_operation
 from otel_identity_a2a._links import TaskTraces
@@ -102,6 +103,9 @@ def _carrier(call_context: object) -> dict[str, str] | None:
 
 def _header_carrier(headers: Mapping[Any, Any]) -> dict[str, str]:
     return {str(key).lower(): value for key, value in headers.items() if isinstance(value, str)}
+
+
+_CARDS_USABLE: Final = all(name.usable for name in _private.AGENT_CARDS)
 
 
 def _parent(carrier: Mapping[str, str] | None) -> Context:
@@ -160,7 +164,8 @@ def _start(
         carrier = _carrier(call_context)
         parent = _parent(carrier)
         attributes = call_attributes(method, facts)
-        attributes.update(agent_card_attributes(getattr(handler, "_agent_card", None)))
+        if _CARDS_USABLE:
+            attributes.update(agent_card_attributes(getattr(handler, "_agent_card", None)))
         version = header(carrier, VERSION_HEADER)
         if version is not None:
             attributes[a2a_attr.A2A_PROTOCOL_VERSION] = version
@@ -362,7 +367,7 @@ def instrument_server(tracer: Tracer) -> Patched:
         module, cls = found
         for name, method in SERVER_METHODS.items():
             _wrap(module, cls, name, (_streaming if method in STREAMING else _unary)(tracer, method), patched)
-        if class_name == "LegacyRequestHandler":
+        if class_name == "LegacyRequestHandler" and _private.RUN_EVENT_STREAM.usable:
             _wrap(module, cls, "_run_event_stream", _in_executor_scope, patched)
     for module_name, class_name, names in HTTP_ENTRY_POINTS:
         found = _import(module_name, class_name)
@@ -374,7 +379,7 @@ def instrument_server(tracer: Tracer) -> Patched:
         _wrap(found[0], found[1], "enqueue_request", _in_executor_scope, patched)
         _wrap(found[0], found[1], "subscribe", _observe_subscription, patched)
     found = _import("a2a.server.tasks.base_push_notification_sender", "BasePushNotificationSender")
-    if found is not None:
+    if found is not None and _private.DISPATCH_NOTIFICATION.usable:
         _wrap(found[0], found[1], "_dispatch_notification", _push(tracer), patched)
     return patched
 

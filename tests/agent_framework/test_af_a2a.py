@@ -230,3 +230,29 @@ async def test_hosted_agent_keeps_an_enclosing_equal_task_scope(spans: InMemoryS
         # The enclosing handle (with its state) is still the one in scope: not replaced by an equal one.
         assert attrs(span)[attr.A2A_TASK_ID] == handle.task_id, span.name
         assert attrs(span)[attr.A2A_TASK_STATE] == "TASK_STATE_WORKING", span.name
+
+
+@STREAM
+async def test_first_turn_has_no_stand_in_conversation_and_later_turns_the_remote_one(
+    spans: InMemorySpanExporter, stream: bool
+) -> None:
+    """A conversation the server owns and has not named yet is absent, never the local session id."""
+    async with a2a_server(AskFirstExecutor()) as card, a2a_agent(card) as agent:
+        session = agent.create_session(session_id="local-session")
+        await _run(agent, "ask me about flights", session=session, stream=stream)
+        await _run(agent, "Paris", session=session, stream=stream)
+
+    finished = spans.get_finished_spans()
+    first, second = _client_runs(spans)
+    context_id = attrs(first)[attr.GEN_AI_CONVERSATION_ID]  # learned from the response: the run span has it
+    assert context_id != "local-session"
+    inside_first = [span for span in descendants(finished, first)[1:] if span.kind is SpanKind.CLIENT]
+    assert inside_first, "the HTTP / transport spans of the call were traced"
+    for span in descendants(finished, first)[1:]:
+        assert attrs(span).get(attr.GEN_AI_CONVERSATION_ID) in (None, context_id), span.name
+        assert attrs(span)[attr.SESSION_ID] == "local-session", span.name
+    for span in descendants(finished, second):
+        assert attrs(span)[attr.GEN_AI_CONVERSATION_ID] == context_id, span.name
+        assert attrs(span)[attr.SESSION_ID] == "local-session", span.name
+    conversations = {attrs(span).get(attr.GEN_AI_CONVERSATION_ID) for span in finished} - {None}
+    assert conversations == {context_id}, "one session, one conversation id"
