@@ -8,7 +8,9 @@ The one mutable piece is a task's state, which changes while the task runs; it l
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -25,21 +27,26 @@ from otel_identity.placement import Stamp, rows_stamped
 __all__ = ["Identities", "TaskHandle", "get_identities", "set_identities"]
 
 _IDENTITIES_KEY = context_api.create_key("otel_identity.identities")
+logger = logging.getLogger("otel_identity")
 
 
 class TaskHandle:
     """An A2A task while it is in scope: its id and its current state by name.
 
     State changes are visible to spans started afterwards and are recorded as span events
-    (``otel_identity.a2a.task.state_change``) on the span given, or the current one.
+    (``otel_identity.a2a.task.state_change``) on the span given, or the current one. A change
+    made while no span is recording (outside any span, or under a sampled-out one) is kept
+    and recorded, with its own timestamp, on the next span started in the task's scope; it is
+    lost only if no such span follows (a debug log says so when it is kept).
     """
 
-    __slots__ = ("_lock", "_state", "task_id")
+    __slots__ = ("_lock", "_state", "_unrecorded", "task_id")
 
     def __init__(self, task_id: str, state: str | None = None) -> None:
         self.task_id = validate_id("task_id", task_id)
         self._state = validate_id("state", state) if state is not None else None
         self._lock = threading.Lock()
+        self._unrecorded: list[tuple[dict[str, AttributeValue], int]] = []
 
     @property
     def state(self) -> str | None:
@@ -53,13 +60,31 @@ class TaskHandle:
             previous, self._state = self._state, state
         if previous == state:
             return
+        event_attributes: dict[str, AttributeValue] = {attr.A2A_TASK_ID: self.task_id, attr.A2A_TASK_STATE: state}
+        if previous is not None:
+            event_attributes[attr.TASK_PREVIOUS_STATE] = previous
         target = span if span is not None else trace.get_current_span()
         if target.is_recording():
-            event_attributes: dict[str, AttributeValue] = {attr.A2A_TASK_ID: self.task_id, attr.A2A_TASK_STATE: state}
-            if previous is not None:
-                event_attributes[attr.TASK_PREVIOUS_STATE] = previous
             target.add_event(attr.TASK_STATE_CHANGE_EVENT, event_attributes)
-            target.set_attribute(attr.A2A_TASK_STATE, state)
+            # Both, never the state alone: a span started before the task scope is not half-stamped.
+            target.set_attributes({attr.A2A_TASK_ID: self.task_id, attr.A2A_TASK_STATE: state})
+            return
+        with self._lock:
+            self._unrecorded.append((event_attributes, time.time_ns()))
+        logger.debug(
+            "otel-identity: task %s moved to %s with no span recording; kept for the next span of the task",
+            self.task_id,
+            state,
+        )
+
+    def record_unrecorded(self, span: trace.Span) -> None:
+        """Record on ``span`` the state changes made while no span was recording (the processor calls this)."""
+        if not self._unrecorded:
+            return
+        with self._lock:
+            changes, self._unrecorded = self._unrecorded, []
+        for event_attributes, timestamp in changes:
+            span.add_event(attr.TASK_STATE_CHANGE_EVENT, event_attributes, timestamp=timestamp)
 
     def __repr__(self) -> str:
         return f"TaskHandle(task_id={self.task_id!r}, state={self._state!r})"

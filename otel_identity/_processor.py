@@ -43,6 +43,9 @@ class IdentitySpanProcessor(SpanProcessor):
                 stamped = {key: value for key, value in stamped.items() if key not in existing}
             if stamped:
                 span.set_attributes(stamped)
+            task = identities.task
+            if task is not None and task._unrecorded:
+                task.record_unrecorded(span)
         except Exception:
             report_swallowed("IdentitySpanProcessor.on_start")
 

@@ -208,3 +208,36 @@ def test_destination_scope_names_where_injections_go_and_checks_the_url() -> Non
     assert destination_of() is None
     with pytest.raises(ValueError, match="absolute URL"):
         oi.destination_scope("not a url")
+
+
+def test_a_state_change_with_no_span_recording_goes_on_the_next_span_of_the_task(
+    spans: InMemorySpanExporter, tracer: trace.Tracer
+) -> None:
+    with oi.task_scope("task-1", state="TASK_STATE_SUBMITTED") as task:
+        task.set_state("TASK_STATE_WORKING")  # no span open: kept
+        with tracer.start_as_current_span("next"):
+            pass
+        with tracer.start_as_current_span("after"):
+            pass
+    got = {span.name: span for span in spans.get_finished_spans()}
+    (event,) = got["next"].events
+    assert event.name == attr.TASK_STATE_CHANGE_EVENT
+    assert dict(event.attributes or {}) == {
+        attr.A2A_TASK_ID: "task-1",
+        attr.A2A_TASK_STATE: "TASK_STATE_WORKING",
+        attr.TASK_PREVIOUS_STATE: "TASK_STATE_SUBMITTED",
+    }
+    assert event.timestamp < (got["next"].start_time or 0), "recorded at the time of the change"
+    assert not got["after"].events, "recorded once"
+
+
+def test_a_span_started_before_the_task_scope_is_not_half_stamped(
+    spans: InMemorySpanExporter, tracer: trace.Tracer
+) -> None:
+    with tracer.start_as_current_span("outer"):
+        with oi.task_scope("task-1") as task:
+            task.set_state("TASK_STATE_COMPLETED")
+    (span,) = spans.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes[attr.A2A_TASK_STATE] == "TASK_STATE_COMPLETED"
+    assert span.attributes[attr.A2A_TASK_ID] == "task-1"
