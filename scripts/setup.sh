@@ -13,3 +13,5 @@ fi
 if [ -f scripts/install-dashboard-tools.sh ]; then
     bash scripts/install-dashboard-tools.sh
 fi
+# The official AG-UI client (npm @ag-ui/client) that tests/ag_ui drives under Node.js.
+bash tests/ag_ui/node/install.sh

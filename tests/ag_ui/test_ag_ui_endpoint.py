@@ -1,0 +1,112 @@
+"""A real AG-UI endpoint driven by the official ``@ag-ui/client``: thread and run identities per request.
+
+Two threads, several runs each, concurrently, against an agent and against a workflow: every
+span of a request (the HTTP server span, the agent run, chat, tools, workflow spans) carries
+the request's ``threadId`` as ``session.id`` and ``gen_ai.conversation.id``; no span carries
+another thread's; a tool approval answered in a later request (interrupt, then resume) keeps
+the thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from ag_ui_support import AGUIServer, make_app, run_node_client, server_spans, under
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from otel_identity import attributes as attr
+
+THREADS = (
+    {
+        "threadId": "thread-lisbon-1",
+        "runs": [
+            {"runId": "run-l-1", "text": "hello"},
+            {"runId": "run-l-2", "text": "weather in Paris?"},
+            {"runId": "run-l-3", "text": "book a room"},
+            {"runId": "run-l-4", "approve": True},
+        ],
+    },
+    {
+        "threadId": "thread-paris-2",
+        "runs": [
+            {"runId": "run-p-1", "text": "weather today?"},
+            {"runId": "run-p-2", "text": "book it"},
+            {"runId": "run-p-3", "approve": True},
+            {"runId": "run-p-4", "text": "thanks"},
+        ],
+    },
+)
+RUN_THREAD = {run["runId"]: thread["threadId"] for thread in THREADS for run in thread["runs"]}
+
+
+@pytest.fixture
+def server(instrumented: object) -> Iterator[AGUIServer]:
+    with AGUIServer(make_app()) as running:
+        yield running
+
+
+def _requests(spans: list[ReadableSpan], path: str) -> dict[object, list[ReadableSpan]]:
+    """Per request (keyed by the run id on its server span): the server span and every span below it."""
+    result: dict[object, list[ReadableSpan]] = {}
+    for root in server_spans(spans, path):
+        result[(root.attributes or {}).get(attr.RUN_ID)] = under(spans, root)
+    return result
+
+
+def _names(spans: list[ReadableSpan]) -> set[str]:
+    return {span.name.split(" ")[0] for span in spans}
+
+
+def test_agent_threads_and_runs(server: AGUIServer, spans: InMemorySpanExporter) -> None:
+    results = run_node_client(f"{server.base_url}/agent", THREADS)
+
+    by_run = {result["runId"]: result for result in results}
+    assert all(result["error"] is None for result in results), results
+    assert by_run["run-l-2"]["text"] == "Forecast: sunny in Paris"
+    assert by_run["run-l-3"]["interrupts"] and by_run["run-p-2"]["interrupts"]  # approval asked
+    assert by_run["run-l-4"]["text"] == "Done: booked in Lisbon"  # ... and answered in the next request
+    assert by_run["run-p-3"]["text"] == "Done: booked in Lisbon"
+
+    finished = list(spans.get_finished_spans())
+    requests = _requests(finished, "/agent")
+    assert set(requests) == set(RUN_THREAD)  # one server span per request, carrying its own run id
+    for run_id, request in requests.items():
+        thread = RUN_THREAD[run_id]
+        assert {"POST", "invoke_agent", "chat"} <= _names(request)
+        for span in request:
+            attributes = span.attributes or {}
+            assert attributes.get(attr.SESSION_ID) == thread, (run_id, span.name, attributes)
+            assert attributes.get(attr.GEN_AI_CONVERSATION_ID) == thread, (run_id, span.name, attributes)
+        # The framework's scoped session key (a hash of scope and thread) is not what users see.
+        assert not any(str(value).startswith("ag-ui:v1:") for span in request for value in _ids(span))
+    for run_id in ("run-l-2", "run-p-1", "run-l-4", "run-p-3"):  # the tool calls, the approved ones included
+        tools = [span for span in requests[run_id] if span.name.startswith("execute_tool")]
+        assert tools and all((span.attributes or {})[attr.SESSION_ID] == RUN_THREAD[run_id] for span in tools)
+
+
+def test_workflow_threads_and_runs(server: AGUIServer, spans: InMemorySpanExporter) -> None:
+    threads = [
+        {"threadId": "wf-thread-a", "runs": [{"runId": "wf-a-1", "text": "plan"}, {"runId": "wf-a-2", "text": "more"}]},
+        {"threadId": "wf-thread-b", "runs": [{"runId": "wf-b-1", "text": "plan"}, {"runId": "wf-b-2", "text": "bye"}]},
+    ]
+    results = run_node_client(f"{server.base_url}/workflow", threads)
+    assert all(result["error"] is None for result in results), results
+    assert all("RUN_FINISHED" in result["events"] for result in results)
+
+    run_thread = {run["runId"]: thread["threadId"] for thread in threads for run in thread["runs"]}
+    requests = _requests(list(spans.get_finished_spans()), "/workflow")
+    assert set(requests) == set(run_thread)
+    for run_id, request in requests.items():
+        assert {"workflow.run", "executor.process", "invoke_agent", "chat"} <= _names(request)
+        for span in request:
+            attributes = span.attributes or {}
+            assert attributes.get(attr.SESSION_ID) == run_thread[run_id], (span.name, attributes)
+            assert attributes.get(attr.GEN_AI_CONVERSATION_ID) == run_thread[run_id], (span.name, attributes)
+
+
+def _ids(span: ReadableSpan) -> list[Any]:
+    attributes = span.attributes or {}
+    return [attributes.get(key) for key in (attr.SESSION_ID, attr.GEN_AI_CONVERSATION_ID)]
