@@ -38,7 +38,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from otel_identity._exporters import PROTOCOLS, exporter_requested, log_exporters, span_exporters
 from otel_identity._log_once import quiet_export_logs
 from otel_identity._logs import add_identity_log_processor
-from otel_identity._processor import IdentitySpanProcessor
+from otel_identity._processor import add_identity_processor
 from otel_identity._propagator import IdentityBaggagePropagator
 from otel_identity._settings import AcceptInbound, update_settings
 from otel_identity._trust import TrustedPeers
@@ -56,19 +56,8 @@ _SDK_SAMPLERS = frozenset(
 )  # fmt: skip
 
 _lock = threading.Lock()
-_has_processor: weakref.WeakSet[TracerProvider] = weakref.WeakSet()
 _has_exporter: weakref.WeakSet[TracerProvider] = weakref.WeakSet()
 _has_log_exporter: weakref.WeakSet[LoggerProvider] = weakref.WeakSet()
-
-
-def add_identity_processor(provider: TracerProvider) -> bool:
-    """Add :class:`IdentitySpanProcessor` to ``provider`` unless it has one; ``True`` if added."""
-    with _lock:
-        if provider in _has_processor:
-            return False
-        provider.add_span_processor(IdentitySpanProcessor())
-        _has_processor.add(provider)
-        return True
 
 
 def _install_propagator() -> None:
@@ -236,7 +225,7 @@ def configure(
         accept_inbound: hook deciding whether a caller's identity claim is accepted.
         propagator: install tracecontext + identity baggage as the global propagator unless
             ``OTEL_PROPAGATORS`` is set.
-        instrument: also call :func:`otel_identity.instrument`.
+        instrument: also call :func:`otel_identity.instrumentation.instrument`.
     """
     _check_keywords(service_name, protocol, exporter, endpoint, logs, log_exporter, logger_provider, sampler)
     if sampler is not None:
@@ -289,6 +278,8 @@ def configure(
     if propagator:
         _install_propagator()
     if instrument:
+        # Imported here, not at the top: ``import otel_identity`` stays free of opentelemetry.instrumentation,
+        # whose import loads propagators by entry point, ours included (which imports this package).
         from otel_identity._instrument import instrument as instrument_all
 
         instrument_all(tracer_provider=provider)

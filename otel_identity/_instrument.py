@@ -19,8 +19,8 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.trace import TracerProvider
 
-from otel_identity._configure import add_identity_processor
 from otel_identity._logs import add_identity_log_processor
+from otel_identity._processor import add_identity_processor
 
 __all__ = ["IdentityInstrumentor", "instrument", "missing_framework"]
 

@@ -10,14 +10,17 @@ in scope, so they cannot be stamped onto other spans.
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 
 from otel_identity import attributes as attr
 from otel_identity._identities import get_identities
 from otel_identity._safety import report_swallowed
 
-__all__ = ["IdentitySpanProcessor"]
+__all__ = ["IdentitySpanProcessor", "add_identity_processor"]
 
 
 class IdentitySpanProcessor(SpanProcessor):
@@ -56,4 +59,21 @@ class IdentitySpanProcessor(SpanProcessor):
         return None
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+_lock = threading.Lock()
+_has_processor: weakref.WeakSet[TracerProvider] = weakref.WeakSet()
+
+
+def add_identity_processor(provider: TracerProvider) -> bool:
+    """Add :class:`IdentitySpanProcessor` to ``provider`` unless it has one; ``True`` if added.
+
+    Used by ``configure()`` and by the zero-code instrumentor alike, so a provider never gets two.
+    """
+    with _lock:
+        if provider in _has_processor:
+            return False
+        provider.add_span_processor(IdentitySpanProcessor())
+        _has_processor.add(provider)
         return True

@@ -4,6 +4,11 @@ An instrumentor knows its framework (which method to wrap, which field holds whi
 hands what it read to the core; it never writes an identity attribute or decides a lifetime
 itself. This module is everything it needs besides the scopes in :mod:`otel_identity`:
 
+* :func:`instrument`: enable every installed otel-identity instrumentor whose framework is
+  present (what ``configure(instrument=True)`` calls); :class:`IdentityInstrumentor` is the
+  core's own entry point for ``opentelemetry-instrument``. They live here, not in
+  :mod:`otel_identity`, so that ``import otel_identity`` never imports
+  ``opentelemetry.instrumentation`` (whose import loads propagators, ours included).
 * :func:`guard`: run telemetry code so that a bug of ours is logged and swallowed, never
   raised into the app (first failure per site at WARNING, repeats at DEBUG).
 * :func:`clean_id`: read an id from a framework object: the value if it is a usable id,
@@ -51,7 +56,7 @@ from opentelemetry import context as context_api
 from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from otel_identity._instrument import missing_framework
+from otel_identity._instrument import IdentityInstrumentor, instrument, missing_framework
 from otel_identity._operation import (
     Observed,
     Operation,
@@ -73,6 +78,7 @@ from otel_identity._safety import guard, report_swallowed
 from otel_identity._validation import clean_id, validate_id
 
 __all__ = [
+    "IdentityInstrumentor",
     "Observed",
     "Operation",
     "PrivateName",
@@ -83,6 +89,7 @@ __all__ = [
     "clean_id",
     "guard",
     "identity_attributes",
+    "instrument",
     "is_rotating_handle",
     "missing_framework",
     "plan_run",

@@ -46,7 +46,7 @@ In code, after setting up tracing::
         async for event in client.send_message(request):   # a2a.client.Client
             ...
 
-``otel_identity.instrument()`` (or ``configure(instrument=True)``) enables it with every other
+``otel_identity.instrumentation.instrument()`` (or ``configure(instrument=True)``) enables it with every other
 installed otel-identity instrumentor.
 
 Configuration

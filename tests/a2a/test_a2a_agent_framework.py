@@ -260,8 +260,8 @@ async def test_cancelled_hosted_run_records_canceled_without_error(
 async def test_everything_instrumented_a2a_agent_run_span_parents_the_a2a_client_span(
     server: A2AServer, trust: Any, a2a_spans: Spans
 ) -> None:
-    """``otel_identity.instrument()`` as an app would call it: agent-framework's run span and ours agree."""
-    enabled = otel_identity.instrument()
+    """``otel_identity.instrumentation.instrument()`` as an app calls it: agent-framework's run span and ours agree."""
+    enabled = otel_identity.instrumentation.instrument()
     try:
         assert {"a2a", "agent_framework"} <= set(enabled)
         trusting(trust, server)

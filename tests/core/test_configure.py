@@ -189,7 +189,8 @@ def test_instrument_enables_installed_instrumentors_and_skips_nothing_silently()
     result = run_python(
         """
         provider = oi.configure(service_name="x")
-        print(json.dumps({"names": oi.instrument(tracer_provider=provider)}))
+        from otel_identity.instrumentation import instrument
+        print(json.dumps({"names": instrument(tracer_provider=provider)}))
         """,
         env={"OTEL_TRACES_EXPORTER": "none"},
     )
