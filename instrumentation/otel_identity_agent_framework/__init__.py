@@ -121,6 +121,7 @@ from otel_identity_agent_framework._a2a import (
 from otel_identity_agent_framework._agents import Layer, make_run_wrapper
 from otel_identity_agent_framework._chat import make_chat_wrapper
 from otel_identity_agent_framework._mcp import mcp_call_tool_wrapper
+from otel_identity_agent_framework._workflows import instrument_workflows
 from otel_identity_agent_framework.package import _instruments
 from otel_identity_agent_framework.version import __version__
 
@@ -161,6 +162,7 @@ class AgentFrameworkInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._wrap(BaseChatClient, "get_response", make_chat_wrapper())
         self._instrument_mcp()
         self._instrument_a2a(tracer)
+        instrument_workflows(self._wrap, tracer)
 
     def _instrument_mcp(self) -> None:
         from agent_framework import MCPStreamableHTTPTool
