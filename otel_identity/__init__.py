@@ -32,8 +32,6 @@ in :mod:`otel_identity.attributes`. Everything public is in ``__all__`` below.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from otel_identity._configure import add_identity_processor, configure
 from otel_identity._identities import Identities, TaskHandle, get_identities, set_identities
 from otel_identity._logs import IdentityLogRecordProcessor, add_identity_log_processor
@@ -61,26 +59,10 @@ from otel_identity._validation import MAX_ID_LENGTH
 from otel_identity._workflow_recording import record_checkpoint, record_pending_requests
 from otel_identity.version import __version__
 
-if TYPE_CHECKING:
-    from otel_identity._instrument import IdentityInstrumentor, instrument
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy: opentelemetry.propagate loads our propagator through this package while
-    # opentelemetry.instrumentation is still importing; importing BaseInstrumentor eagerly
-    # here would close that import cycle.
-    if name in ("IdentityInstrumentor", "instrument"):
-        from otel_identity import _instrument
-
-        return getattr(_instrument, name)
-    raise AttributeError(f"module 'otel_identity' has no attribute {name!r}")
-
-
 __all__ = [
     "MAX_ID_LENGTH",
     "Identities",
     "IdentityBaggagePropagator",
-    "IdentityInstrumentor",
     "IdentityLogRecordProcessor",
     "IdentitySpanProcessor",
     "InboundIdentity",
@@ -96,7 +78,6 @@ __all__ = [
     "conversation_scope",
     "destination_scope",
     "get_identities",
-    "instrument",
     "new_run_id",
     "record_checkpoint",
     "record_continuation",
