@@ -37,6 +37,7 @@ request's URL and trusted peers get the session (see README, "Known limits").
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -75,8 +76,13 @@ def session_of(parent_context: Context | None, attributes: Attributes = None) ->
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _bucket(session_id: str) -> int:
-    """A stable 64-bit hash of ``session_id``: the same in every process, language-neutral (BLAKE2b-64)."""
+    """A stable 64-bit hash of ``session_id``: the same in every process, language-neutral (BLAKE2b-64).
+
+    Cached: a session opens several traces (one per turn, more per service), so the recent
+    sessions' hashes are asked for again; 4,096 entries of a few dozen bytes each.
+    """
     return int.from_bytes(hashlib.blake2b(session_id.encode("utf-8"), digest_size=8).digest(), "big")
 
 
