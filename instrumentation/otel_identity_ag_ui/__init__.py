@@ -15,8 +15,10 @@ otel-identity's placement table says:
   it appears only on the run span, as ``otel_identity.agent.session.id``). When a trusted caller's
   ``session.id`` was accepted from the request's baggage, it stays the ``session.id`` and the
   thread is the conversation.
-* ``run_id`` is the run: ``otel_identity.run.id`` of every span of the request (the app's own
-  run id, never the session).
+* ``run_id`` is the run: ``otel_identity.run.id`` in the request's scope (the app's own run id,
+  never the session), on the HTTP server span; the agent or workflow run the request starts
+  gets a run id of its own from the agent-framework instrumentor and records the request's as
+  ``otel_identity.run.parent.id``.
 * A value that is not an id (empty, over 256 characters, control characters: the core's
   ``clean_id`` decides) is never used and never reaches an attribute, not even the
   framework's own ``gen_ai.conversation.id``; the request is served exactly as without us.

@@ -80,8 +80,11 @@ def test_agent_threads_and_runs(server: AGUIServer, spans: InMemorySpanExporter)
             attributes = span.attributes or {}
             assert attributes.get(attr.SESSION_ID) == thread, (run_id, span.name, attributes)
             assert attributes.get(attr.GEN_AI_CONVERSATION_ID) == thread, (run_id, span.name, attributes)
-        # The framework's scoped session key (a hash of scope and thread) is not what users see.
+        # The framework's scoped session key (a hash of scope and thread) is not what users see: it is the
+        # agent's own session, on its run span only.
         assert not any(str(value).startswith("ag-ui:v1:") for span in request for value in _ids(span))
+        (run_span,) = [span for span in request if span.name.startswith("invoke_agent")]
+        assert str((run_span.attributes or {}).get(attr.AGENT_SESSION_ID)).startswith("ag-ui:v1:scoped:")
     for run_id in ("run-l-2", "run-p-1", "run-l-4", "run-p-3"):  # the tool calls, the approved ones included
         tools = [span for span in requests[run_id] if span.name.startswith("execute_tool")]
         assert tools and all((span.attributes or {})[attr.SESSION_ID] == RUN_THREAD[run_id] for span in tools)
