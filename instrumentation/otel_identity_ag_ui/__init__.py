@@ -19,6 +19,8 @@ otel-identity's placement table says:
   never the session), on the HTTP server span; the agent or workflow run the request starts
   gets a run id of its own from the agent-framework instrumentor and records the request's as
   ``otel_identity.run.parent.id``.
+* ``parentRunId`` (a run spawned by another run) is recorded on the HTTP server span as
+  ``otel_identity.run.parent.id``: the request is the AG-UI run.
 * A value that is not an id (empty, over 256 characters, control characters: the core's
   ``clean_id`` decides) is never used and never reaches an attribute, not even the
   framework's own ``gen_ai.conversation.id``; the request is served exactly as without us.

@@ -28,7 +28,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.trace import SpanKind
 
-from otel_identity import IdentitySpanProcessor, bind_async_iterable, set_conversation, set_run
+from otel_identity import IdentitySpanProcessor, bind_async_iterable, record_nested_run, set_conversation, set_run
 from otel_identity.instrumentation import clean_id, guard
 
 __all__ = ["clean_telemetry_conversation", "request_ids", "run_wrapper"]
@@ -37,6 +37,7 @@ logger = logging.getLogger("otel_identity")
 
 _THREAD_KEYS: Final = ("thread_id", "threadId")
 _RUN_KEYS: Final = ("run_id", "runId")
+_PARENT_RUN_KEYS: Final = ("parent_run_id", "parentRunId")
 
 _REQUEST_SPAN_STAMPER: Final = IdentitySpanProcessor()
 """Stamps the request's HTTP server span with the scope's identities, by the core's rules.
@@ -68,6 +69,8 @@ def request_ids(input_data: object) -> tuple[str | None, str | None]:
 def _request_context(args: Any, kwargs: Mapping[str, Any]) -> Context | None:
     """The current context with the request's thread and run in scope; ``None`` when it names neither."""
     input_data = args[0] if args else kwargs.get("input_data")
+    if not isinstance(input_data, Mapping):
+        return None
     thread_id, run_id = request_ids(input_data)
     if thread_id is None and run_id is None:
         return None
@@ -76,15 +79,22 @@ def _request_context(args: Any, kwargs: Mapping[str, Any]) -> Context | None:
         context = set_conversation(thread_id, context)
     if run_id is not None:
         context = set_run(run_id, context=context)
-    _stamp_request_span(context)
+    _stamp_request_span(context, input_data)
     return context
 
 
-def _stamp_request_span(context: Context) -> None:
-    """Give the request's HTTP server span (the current span, if it is one) the identities of ``context``."""
+def _stamp_request_span(context: Context, input_data: Mapping[Any, Any]) -> None:
+    """Give the request's HTTP server span (the current span, if it is one) the identities of ``context``.
+
+    The request is the AG-UI run, so its ``parentRunId`` (the run that spawned it) is recorded
+    there too, as the run it is nested in.
+    """
     span = trace.get_current_span(context)
     if isinstance(span, SdkSpan) and span.kind is SpanKind.SERVER and span.is_recording():
         _REQUEST_SPAN_STAMPER.on_start(span, context)
+        parent_run_id = _first(input_data, _PARENT_RUN_KEYS)
+        if parent_run_id is not None:
+            record_nested_run(span, parent_run_id=parent_run_id)
 
 
 def run_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:

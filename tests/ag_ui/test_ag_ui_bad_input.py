@@ -39,6 +39,7 @@ BODIES: dict[str, Any] = {
     "thread-spaces": {"threadId": "a thread with spaces", "runId": "r-1", "messages": USER},
     "run-10kb": {"threadId": "t-1", "runId": HUGE, "messages": USER},
     "run-controls": {"threadId": "t-1", "runId": CONTROL, "messages": USER},
+    "parent-run-10kb": {"threadId": "t-1", "runId": "r-1", "parentRunId": HUGE, "messages": USER},
 }
 RAW_BODIES: dict[str, bytes] = {"not-json": b"{", "empty": b""}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from ag_ui_support import AGUIServer, make_app, run_node_client, server_spans, under
 from opentelemetry.sdk.trace import ReadableSpan
@@ -113,3 +114,18 @@ def test_workflow_threads_and_runs(server: AGUIServer, spans: InMemorySpanExport
 def _ids(span: ReadableSpan) -> list[Any]:
     attributes = span.attributes or {}
     return [attributes.get(key) for key in (attr.SESSION_ID, attr.GEN_AI_CONVERSATION_ID)]
+
+
+def test_parent_run_recorded_on_the_request_span(server: AGUIServer, spans: InMemorySpanExporter) -> None:
+    """A run another run spawned (``parentRunId``): the request's span records the run it is nested in."""
+    body = {"threadId": "t-child", "runId": "run-child", "parentRunId": "run-parent", "messages": [USER]}
+    response = httpx.post(f"{server.base_url}/agent", json=body, timeout=30)
+    assert response.status_code == 200 and "RUN_FINISHED" in response.text
+
+    (root,) = server_spans(list(spans.get_finished_spans()), "/agent")
+    attributes = root.attributes or {}
+    assert (attributes[attr.RUN_ID], attributes[attr.PARENT_RUN_ID]) == ("run-child", "run-parent")
+    assert attributes[attr.SESSION_ID] == "t-child"
+
+
+USER = {"id": "m-1", "role": "user", "content": "hello"}
