@@ -30,6 +30,7 @@ __all__ = [
     "GRAPH_REQUESTS",
     "GRAPH_SERVER_SECONDS_BUCKET",
     "INVOKE_AGENT",
+    "LOKI",
     "OPERATION_LABEL",
     "PROMETHEUS",
     "SEMCONV_ATTRIBUTES",
@@ -42,12 +43,15 @@ __all__ = [
     "STATUS_CODE_LABEL",
     "TEMPO",
     "label",
+    "loki_name",
 ]
 
 TEMPO: Final = DataSourceRef(type_val="tempo", uid="tempo")
 """Tempo, by the uid ``grafana/otel-lgtm`` gives it too."""
 PROMETHEUS: Final = DataSourceRef(type_val="prometheus", uid="prometheus")
 """Prometheus, by the uid ``grafana/otel-lgtm`` gives it too."""
+LOKI: Final = DataSourceRef(type_val="loki", uid="loki")
+"""Loki, by the uid ``grafana/otel-lgtm`` gives it too."""
 
 SEMCONV_ATTRIBUTES: Final[frozenset[str]] = frozenset(
     {
@@ -69,6 +73,11 @@ FAILED_TASK_STATES: Final = ("TASK_STATE_FAILED", "TASK_STATE_REJECTED", "TASK_S
 
 def label(attribute: str) -> str:
     """The Prometheus label a span attribute becomes as a ``spanmetrics`` dimension."""
+    return attribute.replace(".", "_")
+
+
+def loki_name(attribute: str) -> str:
+    """The name Loki's OTLP ingestion gives an attribute (index label or structured metadata): dots become ``_``."""
     return attribute.replace(".", "_")
 
 

@@ -1,7 +1,7 @@
 """Dashboard "Agent session detail" (variable ``session``): one conversation across services.
 
 Every run of the session in time order (whatever service ran it), its A2A calls and tasks
-with their states, its responses and errors, and its traces. ``Span ID`` and ``Trace ID``
+with their states, its responses and errors, its traces, and its log records (Loki). ``Span ID`` and ``Trace ID``
 cells open the trace view. The ``session`` variable is filled by the sessions table's link,
 or typed in.
 """
@@ -9,8 +9,8 @@ or typed in.
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
-from grafana_foundation_sdk.builders import table
-from grafana_foundation_sdk.models import dashboard
+from grafana_foundation_sdk.builders import logs, loki, table
+from grafana_foundation_sdk.models import common, dashboard
 from grafana_foundation_sdk.models import tempo as tempo_models
 
 from dashboards import _names as n
@@ -19,7 +19,7 @@ from dashboards import _transforms as t
 from dashboards._traceql import any_of, equals, exists, intrinsic, resource, select, span, spanset
 from otel_identity import attributes as attr
 
-__all__ = ["TASKS_QUERY", "UID", "VARIABLE", "build", "tasks_table_transformations"]
+__all__ = ["LOGS_QUERY", "TASKS_QUERY", "UID", "VARIABLE", "build", "tasks_table_transformations"]
 
 UID = p.SESSION_DETAIL_UID
 VARIABLE = "session"
@@ -77,6 +77,11 @@ ERRORS_QUERY = select(
     span(attr.A2A_TASK_ID),
 )
 
+LOGS_QUERY = f'{{{n.loki_name(n.SERVICE_NAME)}=~".+"}} | {n.loki_name(attr.SESSION_ID)} = `${VARIABLE}`'
+"""Every log record of the session, in any service. ``service_name`` is an index label (a stream
+per service); the session is structured metadata, filtered after the stream selector, because a
+session id must never be an index label (deploy/loki/loki.yaml)."""
+
 # Column titles of the tasks table.
 TASK = "Task"
 LAST_STATE = "Last state"
@@ -124,6 +129,26 @@ def tasks_table_transformations() -> list[dashboard.DataTransformerConfig]:
 def _in_time_order(panel: table.Panel) -> table.Panel:
     return panel.with_transformation(t.sort_by(t.START_TIME, desc=False)).with_transformation(
         t.organize({}, exclude=_HIDE_TRACE_COLUMNS)
+    )
+
+
+def logs_panel() -> logs.Panel:
+    """The session's log records, oldest first; a record's trace_id opens its trace (the Loki data source's link)."""
+    return (
+        logs.Panel()
+        .title("Logs of this session")
+        .description(
+            "Log records and events emitted inside the session, in any service (session.id, stamped by "
+            "otel-identity's log processor). Open a record for its run, task and trace id; the trace id links to Tempo."
+        )
+        .datasource(n.LOKI)
+        .with_target(loki.Dataquery().ref_id("A").datasource(n.LOKI).expr(LOGS_QUERY).max_lines(1000))
+        .show_time(True)
+        .wrap_log_message(True)
+        .enable_log_details(True)
+        .sort_order(common.LogsSortOrder.ASCENDING)
+        .height(10)
+        .span(24)
     )
 
 
@@ -208,4 +233,5 @@ def build() -> dashboard_builders.Dashboard:
                 unit="short",
             )
         )
+        .with_panel(logs_panel())
     )

@@ -25,6 +25,7 @@ COMPOSE: Final = REPO / "docker-compose.yml"
 COLLECTOR_CONFIG: Final = DEPLOY / "otel-collector" / "config.yaml"
 TEMPO_CONFIG: Final = DEPLOY / "tempo" / "tempo.yaml"
 PROMETHEUS_CONFIG: Final = DEPLOY / "prometheus" / "prometheus.yml"
+LOKI_CONFIG: Final = DEPLOY / "loki" / "loki.yaml"
 DATASOURCES: Final = DEPLOY / "grafana" / "provisioning" / "datasources" / "datasources.yaml"
 DASHBOARD_PROVIDERS: Final = DEPLOY / "grafana" / "provisioning" / "dashboards" / "otel-identity.yaml"
 INSTALL: Final = "scripts/install-dashboard-tools.sh"
@@ -53,7 +54,7 @@ def executable(name: str) -> str:
 def run_node(script: str, payload: Any) -> Any:
     """Run ``dashboards/tools/<script>`` with the machine's Node.js: JSON in, JSON out."""
     node = executable("node")
-    for package in ("@grafana/lezer-traceql", "@grafana/data"):
+    for package in ("@grafana/lezer-traceql", "@grafana/lezer-logql", "@grafana/data"):
         if not (TOOLS / "node_modules" / package / "package.json").is_file():
             missing(f"npm package {package} in {TOOLS.relative_to(REPO)}/node_modules")
     done = subprocess.run(
@@ -96,6 +97,10 @@ def targets(kind: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
 
 def traceql_queries() -> list[str]:
     return [target["query"] for _, _, target in targets("tempo") if target.get("query")]
+
+
+def logql_queries() -> list[str]:
+    return [target["expr"] for _, _, target in targets("loki") if target.get("expr")]
 
 
 def dashboard_promql() -> list[str]:

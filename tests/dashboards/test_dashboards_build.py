@@ -74,14 +74,18 @@ def test_the_session_link_fills_the_detail_dashboards_variable() -> None:
         for link in prop["value"]
     ]
     assert session_urls and all(f"/d/{detail['uid']}?var-session=${{__value.url}}" in url for url in session_urls)
-    detail_queries = [target["query"] for panel in panels(detail) for target in panel.get("targets", [])]
-    assert detail_queries and all('span.session.id = "$session"' in query for query in detail_queries)
+    detail_targets = [target for panel in panels(detail) for target in panel.get("targets", [])]
+    traceql = [target["query"] for target in detail_targets if target["datasource"]["type"] == "tempo"]
+    logql = [target["expr"] for target in detail_targets if target["datasource"]["type"] == "loki"]
+    assert traceql and all('span.session.id = "$session"' in query for query in traceql)
+    assert logql and all("| session_id = `$session`" in query for query in logql)
+    assert len(traceql) + len(logql) == len(detail_targets)
 
 
 def test_every_panel_and_query_uses_a_provisioned_data_source_by_its_otel_lgtm_uid() -> None:
     provisioned = {source["uid"]: source["type"] for source in load_yaml(DATASOURCES)["datasources"]}
-    expected = {_names.TEMPO.uid: "tempo", _names.PROMETHEUS.uid: "prometheus"}
-    assert expected == {"tempo": "tempo", "prometheus": "prometheus"}  # what grafana/otel-lgtm provisions
+    expected = {_names.TEMPO.uid: "tempo", _names.PROMETHEUS.uid: "prometheus", _names.LOKI.uid: "loki"}
+    assert expected == {"tempo": "tempo", "prometheus": "prometheus", "loki": "loki"}  # as grafana/otel-lgtm
     for uid, kind in expected.items():
         assert provisioned[uid] == kind
     for name, model in dashboards().items():

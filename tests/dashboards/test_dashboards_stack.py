@@ -16,6 +16,7 @@ from dashboard_tools import (
     COMPOSE,
     DASHBOARD_PROVIDERS,
     DATASOURCES,
+    LOKI_CONFIG,
     PROMETHEUS_CONFIG,
     REPO,
     TEMPO_CONFIG,
@@ -72,11 +73,12 @@ def test_every_mounted_config_exists() -> None:
 
 def test_the_stack_has_its_services_and_ports() -> None:
     services = compose()["services"]
-    assert set(services) == {"otel-collector", "tempo", "jaeger", "prometheus", "grafana"}
+    assert set(services) == {"otel-collector", "tempo", "jaeger", "prometheus", "grafana", "loki"}
     assert {"4317:4317", "4318:4318"} <= set(services["otel-collector"]["ports"])
     assert "otel/opentelemetry-collector-contrib:" in services["otel-collector"]["image"]
     assert "3000:3000" in services["grafana"]["ports"] and "16686:16686" in services["jaeger"]["ports"]
     assert "--web.enable-remote-write-receiver" in services["prometheus"]["command"]
+    assert "3100:3100" in services["loki"]["ports"] and "loki" in services["otel-collector"]["depends_on"]
 
 
 def test_images_are_pinned() -> None:
@@ -100,6 +102,18 @@ def test_collector_pipelines_reference_defined_components() -> None:
     assert {e for e, endpoint in endpoints.items() if endpoint.startswith(("tempo:", "jaeger:"))} <= trace_exporters
     protocols = config["receivers"]["otlp"]["protocols"]
     assert protocols["grpc"]["endpoint"] == "0.0.0.0:4317" and protocols["http"]["endpoint"] == "0.0.0.0:4318"
+
+
+def test_collector_sends_otlp_logs_to_lokis_otlp_endpoint() -> None:
+    config = load_yaml(COLLECTOR_CONFIG)
+    logs = [p for pid, p in config["service"]["pipelines"].items() if component_type(pid) == "logs"]
+    assert len(logs) == 1 and logs[0]["receivers"] == ["otlp"]
+    (exporter,) = logs[0]["exporters"]
+    assert component_type(exporter) == "otlp_http"
+    assert config["exporters"][exporter]["endpoint"] == "http://loki:3100/otlp"
+    loki = load_yaml(LOKI_CONFIG)
+    assert loki["server"]["http_listen_port"] == 3100
+    assert {c["schema"] for c in loki["schema_config"]["configs"]} == {"v13"}  # structured metadata needs v13
 
 
 def test_the_wiring_check_finds_broken_pipelines() -> None:
@@ -149,6 +163,7 @@ def test_grafana_provisions_the_data_sources_and_the_dashboards() -> None:
         "tempo": "tempo",
         "jaeger": "jaeger",
         "prometheus": "prometheus",
+        "loki": "loki",
     }
     services = compose()["services"]
     for source in sources.values():
@@ -157,6 +172,10 @@ def test_grafana_provisions_the_data_sources_and_the_dashboards() -> None:
     for uid in ("tempo", "jaeger"):
         assert sources[uid]["jsonData"]["tracesToMetrics"]["datasourceUid"] == "prometheus"
     assert sources["tempo"]["jsonData"]["serviceMap"]["datasourceUid"] == "prometheus"
+    assert sources["tempo"]["jsonData"]["tracesToLogsV2"]["datasourceUid"] == "loki"
+    (derived,) = sources["loki"]["jsonData"]["derivedFields"]
+    assert (derived["datasourceUid"], derived["matcherType"], derived["matcherRegex"]) == ("tempo", "label", "trace_id")
+    assert derived["url"] == "$${__value.raw}"  # `$$` is a literal `$`: Grafana's trace id of the record
     (provider,) = load_yaml(DASHBOARD_PROVIDERS)["providers"]
     grafana_mounts = dict(mounts(services["grafana"]))
     assert grafana_mounts["./dashboards/generated"] == provider["options"]["path"]
