@@ -61,7 +61,10 @@ The HTTP server span and the caller's trace context come from an ASGI server
 instrumentation (``opentelemetry-instrumentation-fastapi`` or ``-asgi``), which extracts with
 the global propagator: install otel-identity's (``OTEL_PROPAGATORS=tracecontext,otel_identity``
 or ``configure()``) so that a caller's ``session.id`` is validated and ``accept_inbound``
-decides. For browser-facing endpoints, ``OTEL_IDENTITY_INBOUND=ignore`` is the safe choice.
+decides. Without one, the routes ``add_agent_framework_fastapi_endpoint`` adds after
+``instrument()`` extract the same way themselves (only when no span is current), so the agent's
+spans still continue the caller's trace. For browser-facing endpoints,
+``OTEL_IDENTITY_INBOUND=ignore`` is the safe choice.
 
 Configuration
 -------------
@@ -76,7 +79,8 @@ API
 :class:`AGUIInstrumentor` (``instrument()``, ``uninstrument()``, ``instrumentation_dependencies()``).
 
 Framework facts relied on (agent-framework-ag-ui 1.7.0): the public ``AgentFrameworkAgent.run``,
-``AgentFrameworkWorkflow.run`` and ``AGUIHttpService.post_run``; one private name, listed with
+``AgentFrameworkWorkflow.run``, ``AGUIHttpService.post_run`` and
+``add_agent_framework_fastapi_endpoint`` (the ``app`` attribute of the routes it adds); one private name, listed with
 its version range in ``otel_identity_ag_ui._private``. Limits: a subclass that overrides
 ``AgentFrameworkWorkflow.run`` without calling it is not seen; a request without a
 ``thread_id`` (the framework then generates one) or a ``run_id`` has no thread or run of ours,
@@ -129,9 +133,11 @@ class AGUIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             # opentelemetry-instrument skips the per-instrumentor check (skip_dep_check=True).
             logger.debug("otel-identity ag-ui instrumentation skipped: %s", missing)
             return
+        import agent_framework_ag_ui
         from agent_framework_ag_ui import AgentFrameworkAgent, AgentFrameworkWorkflow, AGUIHttpService
 
         from otel_identity_ag_ui._client import post_run_wrapper
+        from otel_identity_ag_ui._endpoint import add_endpoint_wrapper, set_enabled
         from otel_identity_ag_ui._private import TELEMETRY_CONVERSATION
         from otel_identity_ag_ui._server import clean_telemetry_conversation, run_wrapper
 
@@ -139,11 +145,16 @@ class AGUIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._wrap(AgentFrameworkAgent, "run", run_wrapper)
         self._wrap(AgentFrameworkWorkflow, "run", run_wrapper)
         self._wrap(AGUIHttpService, "post_run", post_run_wrapper(tracer))
+        self._wrap(agent_framework_ag_ui, "add_agent_framework_fastapi_endpoint", add_endpoint_wrapper)
+        set_enabled(True)
         for private in TELEMETRY_CONVERSATION:
             if private.resolve() is not None:  # verified for this version, with the expected parameters
                 self._wrap(importlib.import_module(private.module), private.qualname, clean_telemetry_conversation)
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        from otel_identity_ag_ui._endpoint import set_enabled
+
+        set_enabled(False)
         wrapped = getattr(self, "_wrapped", [])
         while wrapped:
             owner, name = wrapped.pop()
