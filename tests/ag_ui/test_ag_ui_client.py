@@ -14,9 +14,12 @@ import httpx
 import pytest
 from ag_ui_support import AGUIServer, make_app, server_spans, under
 from agent_framework_ag_ui import AGUIChatClient, AGUIHttpService
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from otel_identity_ag_ui import AGUIInstrumentor
 
 from otel_identity import attributes as attr
 from otel_identity import session_scope
@@ -126,3 +129,33 @@ async def test_client_run_error_event_marks_the_span(server: AGUIServer, spans: 
     (call,) = _client_spans(list(spans.get_finished_spans()))
     assert call.status.status_code is StatusCode.ERROR
     assert (call.attributes or {})["error.type"] == (events[-1].get("code") or "RUN_ERROR")
+
+
+async def test_client_suppressed_instrumentation_passes_through(
+    server: AGUIServer, spans: InMemorySpanExporter
+) -> None:
+    client = AGUIChatClient(endpoint=f"{server.base_url}/agent")
+    with suppress_instrumentation():
+        response = await _ask(client, "quiet-thread", "hello")
+    await client.close()
+    assert response.text == "assistant: hello"
+    assert _client_spans(list(spans.get_finished_spans())) == []
+
+
+async def test_client_spans_use_the_given_tracer_provider(
+    tracer_provider: TracerProvider, spans: InMemorySpanExporter
+) -> None:
+    own = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(own))
+    instrumentor = AGUIInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        with AGUIServer(make_app()) as server:
+            client = AGUIChatClient(endpoint=f"{server.base_url}/agent")
+            await _ask(client, "own-provider-thread", "hello")
+            await client.close()
+    finally:
+        instrumentor.uninstrument()
+    assert [span.name for span in own.get_finished_spans()] == ["invoke_agent"]
+    assert _client_spans(list(spans.get_finished_spans())) == []
