@@ -102,8 +102,8 @@ def test_processor_fault_leaves_the_apps_spans_and_results_alone(
 AF_FAULTS = {
     "processor": (Identities, "span_attributes"),
     "recording": (recording, "_set_ids"),
-    "scope": (otel_identity_agent_framework._run, "set_run"),
-    "planning": (otel_identity_agent_framework._agents, "plan_run"),
+    "scope": (otel_identity_agent_framework._run, "run_context"),
+    "planning": (otel_identity_agent_framework._agents, "plan_agent_run"),
 }
 
 
