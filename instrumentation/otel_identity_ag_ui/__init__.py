@@ -24,6 +24,8 @@ otel-identity's placement table says:
 * A value that is not an id (empty, over 256 characters, control characters: the core's
   ``clean_id`` decides) is never used and never reaches an attribute, not even the
   framework's own ``gen_ai.conversation.id``; the request is served exactly as without us.
+  Without a valid thread id, the agent's spans carry what the agent-framework instrumentor
+  infers: the hashed ``AgentSession`` id.
 * Human in the loop (tool approval, interrupt and resume) and shared state travel in the
   same thread: the resuming request carries the same ``thread_id`` and gets the same
   identities; its own ``run_id`` is its run.
