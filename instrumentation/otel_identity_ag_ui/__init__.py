@@ -49,7 +49,7 @@ In code, before the endpoint is added:
     from agent_framework import Agent
     from agent_framework_ag_ui import add_agent_framework_fastapi_endpoint
     from fastapi import FastAPI
-    from otel_identity.demo.scripted_chat import ScriptedChatClient  # any chat client
+    from otel_identity_testing.scripted_chat import ScriptedChatClient  # any chat client
     from otel_identity_ag_ui import AGUIInstrumentor
 
     otel_identity.configure(service_name="chat-backend", instrument=True)  # or AGUIInstrumentor().instrument()

@@ -34,7 +34,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
 from otel_identity import attributes as attr
-from otel_identity.demo.scripted_chat import Rule, ScriptedChatClient
+from otel_identity_testing.scripted_chat import Rule, ScriptedChatClient
 
 NODE_CLIENT: Final = Path(__file__).parent / "node" / "client.mjs"
 _START_TIMEOUT: Final = 20.0
