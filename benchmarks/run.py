@@ -32,6 +32,8 @@ Benchmarks
    as ratios to the limit (the bare SDK with ``session.id`` passed explicitly; the
    framework's own telemetry without any session mechanism), with how many spans each
    variant really stamped.
+7. (``--only 7``) an agent-framework-orchestrations Sequential workflow run (planner -> reviewer, the framework's
+   telemetry on), with and without ``AgentFrameworkInstrumentor`` and the identity processor.
 """
 
 from __future__ import annotations
@@ -54,8 +56,9 @@ BENCHMARKS = {
     "4": "bench_memory",
     "5": "bench_peers",
 }
-OPTIONAL = {"6": "bench_sampling"}
-"""Run only when named (``--only 6``): session sampling against the SDK's ratio sampler."""
+OPTIONAL = {"6": "bench_sampling", "7": "bench_workflow"}
+"""Run only when named (``--only 6``, ``--only 7``): session sampling against the SDK's ratio sampler; a Sequential
+workflow run (needs agent-framework-orchestrations, the ``workflows`` extra)."""
 
 
 def _missing_dependencies() -> list[str]:

@@ -286,9 +286,7 @@ def _end_stream(state: RunState, stream: Any) -> None:
     finish_span(state, error)
 
 
-def _adopt_wrapper(
-    wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
+def _adopt_wrapper(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Wrapper for the framework's ``start_workflow_span``: its ``workflow.run`` span becomes the run span."""
     span = wrapped(*args, **kwargs)
     with guard("agent_framework.adopt_workflow_span"):

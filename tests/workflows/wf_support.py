@@ -2,7 +2,7 @@
 
 Everything is real: agent-framework ``Agent`` objects, agent-framework-orchestrations builders,
 the framework's checkpoint storages, the OpenTelemetry SDK. Only the model is the deterministic
-:class:`~otel_identity.demo.scripted_chat.ScriptedChatClient`.
+:class:`~otel_identity_testing.scripted_chat.ScriptedChatClient`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
 from otel_identity import attributes as attr
-from otel_identity.demo.scripted_chat import Rule, ScriptedChatClient
+from otel_identity_testing.scripted_chat import Rule, ScriptedChatClient
 
 INVOKE_AGENT: Final = "invoke_agent"
 WORKFLOW_SPANS: Final = ("workflow.run", "executor.process", "message.send", "edge_group.process")
@@ -128,26 +128,34 @@ def handoff(**kwargs: Any) -> Any:
         tools=[find_hotels],
         **persist,
     )
-    return HandoffBuilder(
-        participants=[triage, planner],
-        termination_condition=answered_every_user_message,
-        **kwargs,
-    ).with_start_agent(triage).build()
+    return (
+        HandoffBuilder(
+            participants=[triage, planner],
+            termination_condition=answered_every_user_message,
+            **kwargs,
+        )
+        .with_start_agent(triage)
+        .build()
+    )
 
 
 def _ledger(*, satisfied: bool, speaker: str) -> str:
     def answer(value: object) -> dict[str, object]:
         return {"reason": "scripted", "answer": value}
 
-    return json.dumps(
-        {
-            "is_request_satisfied": answer(satisfied),
-            "is_in_loop": answer(False),
-            "is_progress_being_made": answer(True),
-            "next_speaker": answer(speaker),
-            "instruction_or_question": answer("plan the trip"),
-        }
-    ).replace("{", "{{").replace("}", "}}")
+    return (
+        json.dumps(
+            {
+                "is_request_satisfied": answer(satisfied),
+                "is_in_loop": answer(False),
+                "is_progress_being_made": answer(True),
+                "next_speaker": answer(speaker),
+                "instruction_or_question": answer("plan the trip"),
+            }
+        )
+        .replace("{", "{{")
+        .replace("}", "}}")
+    )
 
 
 def magentic(**kwargs: Any) -> Any:
