@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from ag_ui_support import AGUIServer, make_app, run_node_client, server_spans, under
+from ag_ui_support import AGUIServer, make_agent, make_app, run_node_client, server_spans, under
+from agent_framework_ag_ui import add_agent_framework_fastapi_endpoint
+from fastapi import FastAPI
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -129,3 +131,24 @@ def test_parent_run_recorded_on_the_request_span(server: AGUIServer, spans: InMe
 
 
 USER = {"id": "m-1", "role": "user", "content": "hello"}
+
+
+def test_detached_runs_keep_thread_and_run(instrumented: object, spans: InMemorySpanExporter) -> None:
+    """``detached_runs=True``: the run is produced by a background task of the endpoint; it keeps the identities."""
+    app = FastAPI()
+    add_agent_framework_fastapi_endpoint(app, make_agent(), "/detached", single_user=True, detached_runs=True)
+    threads = [
+        {"threadId": f"detached-{n}", "runs": [{"runId": f"detached-{n}-{m}", "text": "weather?"} for m in (1, 2)]}
+        for n in (1, 2)
+    ]
+    with AGUIServer(app) as server:
+        results = run_node_client(f"{server.base_url}/detached", threads)
+    assert [result["text"] for result in results] == ["Forecast: sunny in Paris"] * 4
+
+    requests = _requests(list(spans.get_finished_spans()), "/detached")
+    assert set(requests) == {run["runId"] for thread in threads for run in thread["runs"]}
+    for run_id, request in requests.items():
+        thread = run_id.rsplit("-", 1)[0]
+        assert {"POST", "invoke_agent", "chat", "execute_tool"} <= _names(request)
+        assert {(span.attributes or {}).get(attr.SESSION_ID) for span in request} == {thread}
+        assert {(span.attributes or {}).get(attr.GEN_AI_CONVERSATION_ID) for span in request} == {thread}
