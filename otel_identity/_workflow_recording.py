@@ -6,7 +6,7 @@ human-in-the-loop request ids", lifetime *unfinished work*). Those ids never ent
 never cross services: they are markers on the run span that left the requests pending,
 answered them, or resumed the checkpoint. An instrumentor hands what it read from the
 framework to these helpers; they validate every id (a value that is not an id is dropped
-with a debug log), write the attributes of :mod:`otel_identity.attributes` and never raise.
+with a debug log), write the attributes the two placement rows name and never raise.
 
 Usage
 -----
@@ -25,11 +25,16 @@ from collections.abc import Iterable
 
 from opentelemetry import trace
 
-from otel_identity import attributes as attr
 from otel_identity._safety import guard
 from otel_identity._validation import clean_id
+from otel_identity.placement import PLACEMENTS, IdentityKind
 
 __all__ = ["MAX_PENDING_REQUEST_IDS", "record_checkpoint", "record_pending_requests"]
+
+_ISSUED, _ANSWERED = PLACEMENTS[IdentityKind.PENDING_REQUEST].markers
+_CHECKPOINT = PLACEMENTS[IdentityKind.CHECKPOINT]
+_CHECKPOINT_ID = _CHECKPOINT.attribute
+(_CHECKPOINT_RESUMED,) = _CHECKPOINT.markers
 
 MAX_PENDING_REQUEST_IDS = 128
 """Most request ids written per attribute (the first ones, in the order given): a marker, not a log."""
@@ -63,7 +68,7 @@ def record_pending_requests(
     with guard("record_pending_requests"):
         if not span.is_recording():
             return
-        for key, values in ((attr.PENDING_REQUESTS_ISSUED, issued), (attr.PENDING_REQUESTS_ANSWERED, answered)):
+        for key, values in ((_ISSUED, issued), (_ANSWERED, answered)):
             if values is None:
                 continue
             ids = _request_ids(values)
@@ -80,7 +85,7 @@ def record_checkpoint(span: trace.Span, *, checkpoint_id: object = None, resumed
         if not span.is_recording():
             return
         if resumed:
-            span.set_attribute(attr.CHECKPOINT_RESUMED, True)
+            span.set_attribute(_CHECKPOINT_RESUMED, True)
         cleaned = clean_id("checkpoint_id", checkpoint_id)
-        if cleaned is not None:
-            span.set_attribute(attr.CHECKPOINT_ID, cleaned)
+        if cleaned is not None and _CHECKPOINT_ID is not None:
+            span.set_attribute(_CHECKPOINT_ID, cleaned)
