@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from otel_identity_agent_framework import AgentFrameworkInstrumentor
 
 from otel_identity import attributes as attr
-from otel_identity.demo.scripted_chat import Rule, ScriptedChatClient
+from otel_identity_testing.scripted_chat import Rule, ScriptedChatClient
 
 IDENTITY_KEYS = (attr.SESSION_ID, attr.GEN_AI_CONVERSATION_ID, attr.RUN_ID)
 app_log = logging.getLogger("tests.logs.app")

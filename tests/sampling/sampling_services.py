@@ -60,7 +60,7 @@ async def _serve() -> None:
     from agent_framework_a2a import A2AExecutor
     from starlette.applications import Starlette
 
-    from otel_identity.demo.scripted_chat import ScriptedChatClient
+    from otel_identity_testing.scripted_chat import ScriptedChatClient
 
     exporter = _exporter()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
