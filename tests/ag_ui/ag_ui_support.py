@@ -114,8 +114,21 @@ def make_workflow() -> Any:
     return SequentialBuilder(participants=[planner, reviewer]).build()
 
 
+def make_reviewed_workflow() -> Any:
+    """Planner -> reviewer, with a human review of the planner's answer (``request_info``: an AG-UI interrupt)."""
+    planner, reviewer = (
+        Agent(
+            LayeredScriptedClient(ScriptedChatClient(mode="local", default_answer=f"{name}: {{message}}")),
+            name=name,
+            id=f"{name}-agent",
+        )
+        for name in ("planner", "reviewer")
+    )
+    return SequentialBuilder(participants=[planner, reviewer]).with_request_info(agents=[planner]).build()
+
+
 def make_app() -> FastAPI:
-    """``/agent`` serves an agent (snapshot-scoped threads), ``/workflow`` a workflow per thread; both single-user."""
+    """``/agent``: an agent (snapshot-scoped threads); ``/workflow``, ``/reviewed``: a workflow per thread."""
     app = FastAPI()
     add_agent_framework_fastapi_endpoint(
         app, make_agent(), "/agent", single_user=True, snapshot_store=InMemoryAGUIThreadSnapshotStore()
@@ -123,6 +136,8 @@ def make_app() -> FastAPI:
     # One workflow instance per thread: a workflow instance refuses concurrent runs.
     workflows = AgentFrameworkWorkflow(workflow_factory=lambda thread_id: make_workflow())
     add_agent_framework_fastapi_endpoint(app, workflows, "/workflow", single_user=True)
+    reviewed = AgentFrameworkWorkflow(workflow_factory=lambda thread_id: make_reviewed_workflow())
+    add_agent_framework_fastapi_endpoint(app, reviewed, "/reviewed", single_user=True)
     return app
 
 

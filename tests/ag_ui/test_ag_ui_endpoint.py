@@ -152,3 +152,32 @@ def test_detached_runs_keep_thread_and_run(instrumented: object, spans: InMemory
         assert {"POST", "invoke_agent", "chat", "execute_tool"} <= _names(request)
         assert {(span.attributes or {}).get(attr.SESSION_ID) for span in request} == {thread}
         assert {(span.attributes or {}).get(attr.GEN_AI_CONVERSATION_ID) for span in request} == {thread}
+
+
+def test_workflow_interrupt_and_resume_keep_the_thread(server: AGUIServer, spans: InMemorySpanExporter) -> None:
+    """A workflow's request for information is an AG-UI interrupt; the request that answers it keeps the thread."""
+    answer = {"approve": True, "resumePayload": {"messages": []}}  # an AgentRequestInfoResponse: approve as is
+    threads = [
+        {
+            "threadId": f"review-{n}",
+            "runs": [{"runId": f"review-{n}-ask", "text": "plan"}, {"runId": f"review-{n}-answer", **answer}],
+        }
+        for n in (1, 2)
+    ]
+    results = {result["runId"]: result for result in run_node_client(f"{server.base_url}/reviewed", threads)}
+    assert all(result["error"] is None for result in results.values()), results
+
+    requests = _requests(list(spans.get_finished_spans()), "/reviewed")
+    assert set(requests) == set(results)
+    for n in (1, 2):
+        thread, asked = f"review-{n}", results[f"review-{n}-ask"]["interrupts"]
+        assert len(asked) == 1 and results[f"review-{n}-answer"]["text"] == "reviewer: plan"
+        for run_id, marker in (
+            (f"review-{n}-ask", attr.PENDING_REQUESTS_ISSUED),
+            (f"review-{n}-answer", attr.PENDING_REQUESTS_ANSWERED),
+        ):
+            request = requests[run_id]
+            assert {(span.attributes or {}).get(attr.SESSION_ID) for span in request} == {thread}
+            assert {(span.attributes or {}).get(attr.GEN_AI_CONVERSATION_ID) for span in request} == {thread}
+            marked = [span for span in request if span.name == "workflow.run" and marker in (span.attributes or {})]
+            assert marked and all(tuple((span.attributes or {})[marker]) == tuple(asked) for span in marked)

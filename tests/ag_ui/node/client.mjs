@@ -1,10 +1,11 @@
 // Drives an AG-UI endpoint with the official client (@ag-ui/client HttpAgent), as a browser frontend would.
 // Usage: node client.mjs '<plan json>'
 //   plan = {"url": "...", "threads": [{"threadId": "...", "runs": [{"runId": "...", "text": "...",
-//            "approve": true}]}]}
+//            "approve": true, "resumePayload": {...}}]}]}
 // Threads run concurrently, the runs of one thread one after another on one HttpAgent (its messages
 // and state carry over, as in a chat UI). A run with "approve" answers every pending interrupt of the
-// previous run (tool approval) instead of sending a new user message.
+// previous run (tool approval: payload {"approved": true}, or "resumePayload") instead of sending a new
+// user message.
 // Prints one JSON line: {"runs": [{"threadId", "runId", "events": [types], "interrupts": [ids],
 //                                  "text": "...", "error": null | "..."}]}
 import { HttpAgent } from "@ag-ui/client";
@@ -23,7 +24,7 @@ async function runThread(thread) {
       parameters.resume = agent.pendingInterrupts.map((interrupt) => ({
         interruptId: interrupt.id,
         status: "resolved",
-        payload: { approved: true },
+        payload: run.resumePayload ?? { approved: true },
       }));
     } else {
       counter += 1;
