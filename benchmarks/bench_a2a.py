@@ -20,7 +20,6 @@ import asyncio
 from typing import Any, Final
 
 import httpx
-from _a2a_server import EchoServer, user_message
 from _harness import Row, Variant, measure, now
 from _providers import global_switch
 from a2a.client import Client, ClientConfig, ClientFactory
@@ -36,6 +35,7 @@ from otel_identity_a2a import A2AInstrumentor
 
 import otel_identity
 from otel_identity import attributes as attr
+from otel_identity_testing.a2a import EchoA2AServer, EchoExecutor, user_message
 
 __all__ = ["run"]
 
@@ -63,7 +63,7 @@ def _client(card: Any, http: httpx.AsyncClient) -> Client:
     ).create(card)
 
 
-def _check(loop: asyncio.AbstractEventLoop, server: EchoServer, http: httpx.AsyncClient) -> None:
+def _check(loop: asyncio.AbstractEventLoop, server: EchoA2AServer, http: httpx.AsyncClient) -> None:
     """The instrumented variant really sends the session across: the server span carries it."""
     switch = global_switch()
     provider = TracerProvider()
@@ -93,7 +93,7 @@ def run(*, quick: bool) -> list[Row]:
     loop = asyncio.new_event_loop()
     instrumentor = A2AInstrumentor()
     try:
-        with EchoServer() as server:
+        with EchoA2AServer(EchoExecutor(record=False)) as server:
             http = httpx.AsyncClient()
             otel_identity.configure(tracer_provider=ours, trusted_peers=[f"127.0.0.1:{server.port}"])
             # Whatever OTEL_PROPAGATORS says: the instrumented variant is the documented set-up.

@@ -28,7 +28,7 @@ from otel_identity_agent_framework import AgentFrameworkInstrumentor
 
 from otel_identity import IdentitySpanProcessor
 from otel_identity import attributes as attr
-from otel_identity.demo.scripted_chat import Rule, ScriptedChatClient
+from otel_identity_testing.scripted_chat import Rule, ScriptedChatClient
 
 __all__ = ["TURNS", "make_agent", "make_client", "run", "run_turns"]
 

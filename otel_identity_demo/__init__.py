@@ -12,12 +12,12 @@ Usage
     otel-identity sessions otel-identity-demo.jsonl     # the report again, from the file
 
 Three processes on 127.0.0.1, each its own ``service.name``: ``concierge``
-(:mod:`~otel_identity.demo.concierge`, an agent-framework ``Agent`` calling the others through
+(:mod:`~otel_identity_demo.concierge`, an agent-framework ``Agent`` calling the others through
 ``A2AAgent``) and two agent-framework agents hosted with a2a-sdk through ``A2AExecutor``
-(:mod:`~otel_identity.demo.flights`, :mod:`~otel_identity.demo.hotels`). The model of every
-agent is the deterministic :class:`~otel_identity.demo.scripted_chat.ScriptedChatClient`; what
-the users say and what the models answer is in :mod:`~otel_identity.demo.script`. The runner
-(:mod:`~otel_identity.demo.runner`) starts, watches and stops the processes.
+(:mod:`~otel_identity_demo.flights`, :mod:`~otel_identity_demo.hotels`). The model of every
+agent is the deterministic :class:`~otel_identity_testing.scripted_chat.ScriptedChatClient`; what
+the users say and what the models answer is in :mod:`~otel_identity_demo.script`. The runner
+(:mod:`~otel_identity_demo.runner`) starts, watches and stops the processes.
 
 Options: ``--output FILE``, ``--port-base N`` (flights on N, hotels on N+1; default: free
 ports), ``--run-tag TAG`` (suffix of the session ids), ``--pace SECONDS`` (between a

@@ -1,8 +1,8 @@
-"""The concierge service: the users' agent, delegating over A2A (``python -m otel_identity.demo.concierge``).
+"""The concierge service: the users' agent, delegating over A2A (``python -m otel_identity_demo.concierge``).
 
 An agent-framework ``Agent`` on the scripted model, with tools that call the flights and
 hotels agents through ``agent_framework_a2a.A2AAgent`` (and a2a-sdk's client to cancel a
-task). It plays every conversation of :data:`otel_identity.demo.script.CONVERSATIONS` at once
+task). It plays every conversation of :data:`otel_identity_demo.script.CONVERSATIONS` at once
 (``asyncio.gather``), turn after turn, then exits.
 
 Each turn is its own trace: a root span ``concierge turn`` opened inside the session's scope,
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -28,9 +27,9 @@ from urllib.parse import urlsplit
 from opentelemetry import context as context_api
 from opentelemetry import trace
 
-from otel_identity.demo._process import EXIT_USAGE, on_stop, quiet_logs, read_line, tell, watch_stdin
-from otel_identity.demo._telemetry import setup_tracing
-from otel_identity.demo.script import CONCIERGE_DEFAULT, CONVERSATIONS, Conversation, concierge_rules, session_id
+from otel_identity_demo._process import EXIT_USAGE, quiet_logs, read_line, shut_down, stop_when_asked, tell
+from otel_identity_demo._telemetry import setup_tracing
+from otel_identity_demo.script import CONCIERGE_DEFAULT, CONVERSATIONS, Conversation, concierge_rules, session_id
 
 __all__ = ["main"]
 
@@ -123,7 +122,7 @@ async def _converse(
         client, name=SERVICE, instructions="Plan trips with the flights and hotels agents.", tools=delegates.tools()
     )
     agent_session = agent.create_session(session_id=session)
-    tracer = trace.get_tracer("otel_identity.demo")
+    tracer = trace.get_tracer("otel_identity_demo")
     for index, turn in enumerate(conversation.turns, start=1):
         if index > 1 and pace > 0:
             await asyncio.sleep(pace)  # --pace: time to watch the traces arrive in a live UI
@@ -141,7 +140,7 @@ async def _play(flights_url: str, hotels_url: str, run_tag: str, pace: float) ->
     from a2a.client import A2ACardResolver
     from agent_framework_a2a import A2AAgent
 
-    from otel_identity.demo.scripted_chat import ScriptedChatClient
+    from otel_identity_testing.scripted_chat import ScriptedChatClient
 
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as http:
         flights_card, hotels_card = await asyncio.gather(
@@ -171,14 +170,13 @@ async def _main(config: dict[str, str]) -> None:
     def stop() -> None:
         loop.call_soon_threadsafe(main_task.cancel)
 
-    on_stop(stop)
-    watch_stdin(stop)
+    stop_when_asked(stop)
     await _play(config["flights"], config["hotels"], config["run_tag"], float(config.get("pace", 0)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     quiet_logs()
-    parser = argparse.ArgumentParser(prog="python -m otel_identity.demo.concierge")
+    parser = argparse.ArgumentParser(prog="python -m otel_identity_demo.concierge")
     parser.add_argument("--output", default=None, help="append spans as OTLP/JSON to this file")
     args = parser.parse_args(argv)
     line = read_line()
@@ -190,14 +188,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, KeyError, TypeError) as error:
         tell("ERROR", f"bad configuration line: {error}")
         return EXIT_USAGE
-    provider = setup_tracing(SERVICE, output=args.output, trusted_peers=peers)
+    provider, delivery = setup_tracing(SERVICE, output=args.output, trusted_peers=peers)
     try:
         asyncio.run(_main(config))
     except (asyncio.CancelledError, KeyboardInterrupt):
         return _EXIT_INTERRUPTED
     finally:
-        with contextlib.suppress(Exception):
-            provider.shutdown()
+        shut_down(provider, delivery)
     tell("DONE")
     return 0
 

@@ -1,6 +1,6 @@
-"""The flights service: an agent-framework ``Agent`` hosted over A2A (``python -m otel_identity.demo.flights``).
+"""The flights service: an agent-framework ``Agent`` hosted over A2A (``python -m otel_identity_demo.flights``).
 
-Its model is scripted (:func:`otel_identity.demo.script.flights_rules`): it calls its
+Its model is scripted (:func:`otel_identity_demo.script.flights_rules`): it calls its
 ``search_flights`` tool, fails for Atlantis, and works on an "every flight" search until the
 task is cancelled.
 """
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from otel_identity.demo._hosting import serve_agent
+from otel_identity_demo._hosting import serve_agent
 
 __all__ = ["main"]
 
@@ -22,8 +22,8 @@ def _executor() -> Any:
     from agent_framework import Agent, tool
     from agent_framework_a2a import A2AExecutor
 
-    from otel_identity.demo.script import FLIGHTS_DEFAULT, flights_rules, search_flights
-    from otel_identity.demo.scripted_chat import ScriptedChatClient
+    from otel_identity_demo.script import FLIGHTS_DEFAULT, flights_rules, search_flights
+    from otel_identity_testing.scripted_chat import ScriptedChatClient
 
     client = ScriptedChatClient(mode="local", rules=flights_rules(), default_answer=FLIGHTS_DEFAULT)
     agent = Agent(client, name=SERVICE, instructions="Find and change flights.", tools=[tool(search_flights)])

@@ -1,4 +1,4 @@
-"""The hotels service: an agent-framework ``Agent`` hosted over A2A (``python -m otel_identity.demo.hotels``).
+"""The hotels service: an agent-framework ``Agent`` hosted over A2A (``python -m otel_identity_demo.hotels``).
 
 It streams its answers (``A2AExecutor(stream=True)``). A request without dates is not sent
 to the model: the service asks for them first (task ``INPUT_REQUIRED``), as a booking form
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from otel_identity.demo._hosting import serve_agent
+from otel_identity_demo._hosting import serve_agent
 
 __all__ = ["main"]
 
@@ -27,8 +27,8 @@ def _executor() -> Any:
     from agent_framework import Agent
     from agent_framework_a2a import A2AExecutor
 
-    from otel_identity.demo.script import HOTELS_DEFAULT, HOTELS_QUESTION, has_dates, hotels_rules
-    from otel_identity.demo.scripted_chat import ScriptedChatClient
+    from otel_identity_demo.script import HOTELS_DEFAULT, HOTELS_QUESTION, has_dates, hotels_rules
+    from otel_identity_testing.scripted_chat import ScriptedChatClient
 
     class HotelsExecutor(A2AExecutor):  # type: ignore[misc]
         """Asks for the dates before the agent runs, unless the request has them or answers the question."""

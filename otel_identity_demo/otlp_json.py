@@ -16,7 +16,7 @@ Usage
 ::
 
     import otel_identity
-    from otel_identity.otlp_json import OtlpJsonFileExporter
+    from otel_identity_demo.otlp_json import OtlpJsonFileExporter
 
     otel_identity.configure(service_name="concierge", exporter=OtlpJsonFileExporter("spans.jsonl"))
 """

@@ -1,16 +1,23 @@
 """``otel-identity demo``: start the three services, play the conversations, stop, report.
 
-Each service is its own process (``python -m otel_identity.demo.<service>``) with its own
+Each service is its own process (``python -m otel_identity_demo.<service>``) with its own
 ``service.name``; they talk A2A over HTTP on 127.0.0.1. The runner reads the services' one-line
 messages (``READY``, ``TURN``, ``DONE``, ``ERROR``) from their stdout with deadlines, shows
 progress on stderr, and keeps each service's own stderr in a log file that a failure points
 to. Ctrl-C, a failure or the end of the demo stop every service the same way: stdin closed
-and SIGTERM, so each flushes its spans before it exits (SIGKILL only after a grace period).
+and SIGTERM, so each flushes its spans before it exits (SIGKILL only after a grace period),
+and tells how many spans each destination took (``SPANS``).
+
+The output file is never emptied up front: the services write to a new file next to it
+(``.<name>.<random>.partial``), which replaces the output only once every service is up. A
+demo that cannot start (a port in use, a service that fails, Ctrl-C during start-up) leaves
+the previous file as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.util
 import json
 import os
@@ -23,15 +30,17 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Any, Final
 from urllib.parse import urlsplit
 
-from otel_identity.demo._telemetry import otlp_endpoint
-from otel_identity.demo.script import CONVERSATIONS, session_id
+from otel_identity_demo._process import bind_problem
+from otel_identity_demo._telemetry import otlp_endpoint
+from otel_identity_demo.script import CONVERSATIONS, session_id
 
 __all__ = ["DEFAULT_OUTPUT", "DemoError", "DemoOptions", "DemoResult", "run_demo"]
 
@@ -52,7 +61,8 @@ class DemoError(Exception):
 @dataclass(frozen=True)
 class DemoOptions:
     output: str | None = None
-    """OTLP/JSON file (emptied first). ``None``: :data:`DEFAULT_OUTPUT` unless an OTLP endpoint is configured."""
+    """OTLP/JSON file (replaced once the services are up). ``None``: :data:`DEFAULT_OUTPUT` unless an OTLP
+    endpoint is configured."""
     port_base: int | None = None
     run_tag: str | None = None
     pace: float = 0.0
@@ -69,6 +79,10 @@ class DemoResult:
     turns: int = 0
     interrupted: bool = False
     seconds: float = 0.0
+    started: bool = False
+    """Every service came up (and the output file, if any, now holds this run's spans)."""
+    delivery: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per service, what it said at exit: ``{"ended": n, "otlp": {"exported": a, "failed": b}, "file": ...}``."""
 
 
 def _check_extra() -> None:
@@ -79,15 +93,28 @@ def _check_extra() -> None:
         )
 
 
-def _prepare_output(path: str) -> str:
-    """Create or empty the output file now, so an unwritable path fails before anything starts."""
+def _cannot_write(path: str, reason: str) -> DemoError:
+    return DemoError(f"cannot write {path}: {reason}; choose a writable file with --output")
+
+
+def _prepare_output(path: str) -> tuple[str, str]:
+    """The output's absolute path, and a new file beside it for the services (the output is not touched).
+
+    Fails now, before anything starts, when the output could not be replaced later.
+    """
+    final = os.path.abspath(path)
+    if os.path.isdir(final):
+        raise _cannot_write(path, os.strerror(errno.EISDIR))
+    if os.path.exists(final) and not os.access(final, os.W_OK):
+        raise _cannot_write(path, os.strerror(errno.EACCES))
     try:
-        with open(path, "w", encoding="utf-8"):
-            pass
+        fd, partial = tempfile.mkstemp(
+            prefix=f".{os.path.basename(final)}.", suffix=".partial", dir=os.path.dirname(final)
+        )
     except OSError as error:
-        reason = error.strerror or str(error)
-        raise DemoError(f"cannot write {path}: {reason}; choose a writable file with --output") from None
-    return os.path.abspath(path)
+        raise _cannot_write(path, error.strerror or str(error)) from None
+    os.close(fd)
+    return final, partial
 
 
 def _check_ports(base: int) -> list[int]:
@@ -99,11 +126,8 @@ def _check_ports(base: int) -> list[int]:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
-            except OSError:
-                raise DemoError(
-                    f"port {port} on 127.0.0.1 is in use: stop what uses it, choose another --port-base, "
-                    "or leave --port-base out to use free ports"
-                ) from None
+            except OSError as error:
+                raise DemoError(bind_problem(port, error)) from None
     return ports
 
 
@@ -139,7 +163,7 @@ class _Child:
         self.log_path = os.path.join(log_dir, f"{name}.log")
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", f"otel_identity.demo.{name}", *args],
+                [sys.executable, "-m", f"otel_identity_demo.{name}", *args],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -253,6 +277,14 @@ def _wait_ready(lines: _Lines, servers: Sequence[_Child], err: IO[str]) -> dict[
     return urls
 
 
+def _note_spans(result: DemoResult, child: _Child, rest: str) -> None:
+    """Keep a service's ``SPANS`` counts (a malformed line counts as nothing known)."""
+    with contextlib.suppress(ValueError):
+        counts = json.loads(rest)
+        if isinstance(counts, dict):
+            result.delivery[child.name] = counts
+
+
 def _play(lines: _Lines, concierge: _Child, result: DemoResult, timeout: float, err: IO[str]) -> None:
     total = sum(len(conversation.turns) for conversation in CONVERSATIONS)
     deadline = time.monotonic() + timeout
@@ -268,6 +300,8 @@ def _play(lines: _Lines, concierge: _Child, result: DemoResult, timeout: float, 
                 child.process.wait(timeout=STOP_TIMEOUT)
             raise _failure(child)
         kind, _, rest = line.partition(" ")
+        if kind == "SPANS":
+            _note_spans(result, child, rest)
         if child is not concierge:
             continue
         if kind == "TURN":
@@ -294,21 +328,54 @@ def _turn_fields(rest: str) -> tuple[str, str, str, str, str]:
 
 
 @contextlib.contextmanager
-def _services(children: list[_Child], err: IO[str]) -> Iterator[None]:
-    """Stop every started child however the block ends (Ctrl-C included), flushing their spans."""
+def _deaf_to_stop_signals() -> Iterator[None]:
+    """A second Ctrl-C while the services stop would abandon their flush: ignore it until they exited."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stop(children: Sequence[_Child], lines: _Lines | None, result: DemoResult, err: IO[str]) -> None:
+    """Stop every started child, keep what each says it delivered, and wait for it (SIGKILL after the deadline)."""
+    with _deaf_to_stop_signals():
         running = [child for child in children if child.process.poll() is None]
         if running:
             _progress(err, "  stopping the services (each flushes its spans)")
         for child in running:
             child.stop()
         deadline = time.monotonic() + STOP_TIMEOUT
+        if lines is not None:
+            while not all(child.closed for child in children):
+                try:
+                    child, line = lines.next(deadline)
+                except TimeoutError:
+                    break
+                kind, _, rest = (line or "").partition(" ")
+                if kind == "SPANS":
+                    _note_spans(result, child, rest)
+            lines.close()
         for child in children:
             child.wait(deadline)
             if child.process.stdout is not None:
                 child.process.stdout.close()
+
+
+def _settle_output(result: DemoResult, final: str | None, partial: str | None) -> None:
+    """Move this run's file into place once the services were up; otherwise leave the previous one alone."""
+    if final is None or partial is None:
+        return
+    if result.started:
+        os.replace(partial, final)
+        result.output = final
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
 
 
 def run_demo(options: DemoOptions, *, err: IO[str] = sys.stderr) -> DemoResult:
@@ -320,28 +387,28 @@ def run_demo(options: DemoOptions, *, err: IO[str] = sys.stderr) -> DemoResult:
         raise DemoError(f"--pace must be between 0 and 600 seconds, got {options.pace}")
     if not _RUN_TAG.match(run_tag):
         raise DemoError(f"--run-tag must be 1-32 letters, digits or '-', got {run_tag!r}")
+    ports = _check_ports(options.port_base) if options.port_base is not None else [0] * len(SERVICES)
     endpoint = otlp_endpoint()
     if endpoint is not None:
         _check_endpoint(endpoint)
     output_name = options.output if options.output is not None else (None if endpoint else DEFAULT_OUTPUT)
-    output = _prepare_output(output_name) if output_name is not None else None
-    ports = _check_ports(options.port_base) if options.port_base is not None else [0] * len(SERVICES)
+    final, partial = _prepare_output(output_name) if output_name is not None else (None, None)
     result = DemoResult(
         run_tag=run_tag,
         session_ids=[session_id(conversation, run_tag) for conversation in CONVERSATIONS],
-        output=output,
+        output=None,
         endpoint=endpoint,
     )
-    destination = " and ".join(part for part in (endpoint and f"OTLP {endpoint}", output) if part)
+    destination = " and ".join(part for part in (endpoint and f"OTLP {endpoint}", final) if part)
     _progress(err, f"otel-identity demo: concierge, flights, hotels on 127.0.0.1; spans to {destination}")
 
     log_dir = tempfile.mkdtemp(prefix="otel-identity-demo-")
     env = _child_environment()
-    file_args = ["--output", output] if output else []
+    file_args = ["--output", partial] if partial else []
     children: list[_Child] = []
     lines: _Lines | None = None
     try:
-        with _services(children, err):
+        try:
             for name, port in zip(SERVICES, ports, strict=True):
                 children.append(_Child(name, ["--port", str(port), *file_args], log_dir, env))
             concierge = _Child("concierge", file_args, log_dir, env)
@@ -354,13 +421,15 @@ def run_demo(options: DemoOptions, *, err: IO[str] = sys.stderr) -> DemoResult:
             except OSError:  # it exited already; its log says why
                 concierge.process.wait()
                 raise _failure(concierge) from None
+            result.started = True
             longest = max(len(conversation.turns) for conversation in CONVERSATIONS)
             _play(lines, concierge, result, options.play_timeout + options.pace * longest, err)
-    except KeyboardInterrupt:
-        result.interrupted = True
+        except KeyboardInterrupt:
+            result.interrupted = True
+        finally:
+            _stop(children, lines, result, err)
     finally:
-        if lines is not None:
-            lines.close()
+        _settle_output(result, final, partial)
     shutil.rmtree(log_dir, ignore_errors=True)  # kept only when a failure message points to it
     result.seconds = time.monotonic() - started
     return result

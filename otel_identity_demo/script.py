@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:  # the runner reads the conversations without the demo extra installed
-    from otel_identity.demo.scripted_chat import Rule
+    from otel_identity_testing.scripted_chat import Rule
 
 __all__ = [
     "CONCIERGE_DEFAULT",
@@ -125,7 +125,7 @@ def _request(text: str) -> Mapping[str, str]:
 
 def concierge_rules() -> list[Rule]:
     """The concierge's model: delegate flights and hotels to the remote agents through its tools."""
-    from otel_identity.demo.scripted_chat import Rule
+    from otel_identity_testing.scripted_chat import Rule
 
     return [
         Rule(re.compile(r"\bcancel\b", re.IGNORECASE), tool="cancel_flight_search", arguments={}, answer="{result}"),
@@ -169,7 +169,7 @@ def search_flights(destination: str) -> str:
 
 def flights_rules() -> list[Rule]:
     """The flights agent's model: a timetable tool, a change, a failure, and a search that never ends."""
-    from otel_identity.demo.scripted_chat import Rule
+    from otel_identity_testing.scripted_chat import Rule
 
     return [
         Rule("atlantis", raises=RuntimeError("no airport serves Atlantis")),

@@ -1,7 +1,7 @@
 """The sessions report: one conversation followed across runs, A2A tasks, responses and services.
 
 It reads OTLP/JSON files (one ``ExportTraceServiceRequest`` per line: what
-:class:`otel_identity.otlp_json.OtlpJsonFileExporter` and the OpenTelemetry Collector's
+:class:`otel_identity_demo.otlp_json.OtlpJsonFileExporter` and the OpenTelemetry Collector's
 ``file`` exporter write) as a stream, line by line, and aggregates as it goes: memory grows
 with the number of traces, sessions, tasks and results, never with the size of the file.
 
@@ -28,7 +28,7 @@ Usage
     otel-identity sessions otel-identity-demo.jsonl          # text
     otel-identity sessions spans.jsonl --json                # for machines
 
-    from otel_identity.sessions_report import build_report, render_text
+    from otel_identity_demo.sessions_report import build_report, render_text
     print(render_text(build_report(["spans.jsonl"])))
 """
 
@@ -36,26 +36,34 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
+import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from otel_identity import attributes as attr
 
 __all__ = [
+    "STDIN",
     "Report",
     "SessionSummary",
     "SpanRecord",
     "TaskSummary",
     "build_report",
+    "natural_key",
     "read_spans",
     "render_text",
 ]
 
 SERVICE_NAME: Final = "service.name"
+STDIN: Final = "-"
+"""The path that reads standard input."""
+_DIGITS: Final = re.compile(r"(\d+)")
 ERROR_TYPE: Final = "error.type"
 _STATUS_ERROR: Final = 2
 _KIND_SERVER: Final = 2
@@ -199,13 +207,22 @@ class ReadStats:
     bytes_read: int = 0
 
 
+def _open(path: str | os.PathLike[str]) -> contextlib.AbstractContextManager[IO[bytes]]:
+    if os.fspath(path) == STDIN:
+        return contextlib.nullcontext(sys.stdin.buffer)  # not closed: it is not ours
+    return open(path, "rb")
+
+
 def read_spans(
     paths: Iterable[str | os.PathLike[str]], *, stats: ReadStats | None = None, progress: Progress | None = None
 ) -> Iterator[SpanRecord]:
-    """Every span in ``paths``, one line at a time; a line that is not OTLP/JSON is counted and skipped."""
+    """Every span in ``paths``, one line at a time; a line that is not OTLP/JSON is counted and skipped.
+
+    The path ``-`` is standard input (``... | otel-identity sessions -``).
+    """
     stats = stats if stats is not None else ReadStats()
     for path in paths:
-        with open(path, "rb") as stream:
+        with _open(path) as stream:
             for raw in stream:
                 stats.bytes_read += len(raw)
                 if not raw.strip():
@@ -503,7 +520,10 @@ def _summarise(session_id: str, items: _Items, traces: list[tuple[str, _Trace]])
         runs=tuple((run_id, tuple(sorted(services))) for run_id, services in sorted(items.runs.items())),
         tasks=tuple(tasks),
         responses=tuple(
-            sorted((service, response_id, count) for (service, response_id), count in items.responses.items())
+            sorted(
+                ((service, response_id, count) for (service, response_id), count in items.responses.items()),
+                key=lambda item: (item[0], natural_key(item[1])),
+            )
         ),
         errors=tuple(sorted(items.errors, key=lambda error: (error["service"], error["span"], error["span_id"]))),
     )
@@ -521,6 +541,11 @@ def build_report(paths: Iterable[str | os.PathLike[str]], *, progress: Progress 
 # endregion
 
 # region text
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders the numbers inside ids by value: ``resp_2`` before ``resp_10``."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in _DIGITS.split(text) if part)
 
 
 def _iso(unix_nano: int) -> str:
@@ -567,7 +592,8 @@ def render_text(report: Report) -> str:
             lines.append(f"  {'tasks' if index == 0 else '':<10} {task.task_id}  {where}: {history}")
         responses: dict[str, list[str]] = {}
         for service, response_id, count in session.responses:
-            responses.setdefault(service, []).append(response_id if count == 1 else f"{response_id} (x{count})")
+            # One response id on several spans (the run span and the chat span that produced it).
+            responses.setdefault(service, []).append(response_id if count == 1 else f"{response_id} (on {count} spans)")
         lines.extend(_grouped("responses", responses))
         for index, error in enumerate(session.errors):
             cause = error.get("error_type") or error.get("message") or "error"

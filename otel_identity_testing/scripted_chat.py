@@ -11,7 +11,7 @@ Usage
 ::
 
     from agent_framework import Agent, tool
-    from otel_identity.demo.scripted_chat import Rule, ScriptedChatClient
+    from otel_identity_testing.scripted_chat import Rule, ScriptedChatClient
 
     @tool
     def get_weather(city: str) -> str:

@@ -15,7 +15,7 @@ Usage
     import otel_identity
     from agent_framework import Agent
     from agent_framework.observability import enable_instrumentation
-    from otel_identity.demo.scripted_chat import ScriptedChatClient  # any chat client
+    from otel_identity_testing.scripted_chat import ScriptedChatClient  # any chat client
     from otel_identity_agent_framework import AgentFrameworkInstrumentor
 
     otel_identity.configure(service_name="concierge")  # SDK provider + identity processor

@@ -2,8 +2,9 @@
 
 :class:`A2AServer` runs one agent on 127.0.0.1 with ephemeral ports: JSON-RPC and HTTP+JSON
 (REST) through uvicorn, gRPC through ``grpc.aio``, all on one event loop in a background
-thread (a request handler's tasks are bound to one loop), like a separate service. Start-up
-waits on an event set by uvicorn's start-up, never on a sleep. A ``/webhook`` route on the
+thread (a request handler's tasks are bound to one loop), like a separate service
+(:class:`~otel_identity_testing.servers.ServerThread`: start-up waits on an event set by
+uvicorn's start-up, never on a sleep). A ``/webhook`` route on the
 same app receives push notifications.
 
 Executors:
@@ -12,7 +13,7 @@ Executors:
   the user's text (``ask``, ``fail``, ``crash``, ``wait``, ``reply``, anything else completes);
   it opens an ``agent.work`` span so tests can check what the executor's spans carry.
 * :func:`framework_executor`: agent-framework's ``A2AExecutor`` with an ``Agent`` on the
-  deterministic :class:`~otel_identity.demo.scripted_chat.ScriptedChatClient`.
+  deterministic :class:`~otel_identity_testing.scripted_chat.ScriptedChatClient`.
 * :class:`AskFirstExecutor`: ``A2AExecutor`` that first asks for input (``INPUT_REQUIRED``),
   then lets the agent answer the follow-up.
 """
@@ -20,14 +21,12 @@ Executors:
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Sequence
 from typing import Any, Final
 
 import grpc
 import httpx
-import uvicorn
 from a2a.client import Client, ClientConfig, ClientFactory
 from a2a.helpers import new_task_from_user_message, new_text_message
 from a2a.server.agent_execution import AgentExecutor, RequestContext
@@ -51,7 +50,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from otel_identity import Identities, get_identities
-from otel_identity.demo.scripted_chat import Rule, ScriptedChatClient
+from otel_identity_testing.scripted_chat import Rule, ScriptedChatClient
+from otel_identity_testing.servers import ServerThread
 
 __all__ = [
     "TRANSPORTS",
@@ -66,22 +66,8 @@ __all__ = [
 TRANSPORTS: Final = ("JSONRPC", "HTTP+JSON", "GRPC")
 """Protocol bindings every server offers; transport-parametrized tests use these ids."""
 
-_START_TIMEOUT: Final = 20.0
 
-
-class _ReadyServer(uvicorn.Server):
-    """uvicorn server that signals when it accepts connections."""
-
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
-        self._ready = ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self._ready.set()
-
-
-class A2AServer:
+class A2AServer(ServerThread):
     """An a2a-sdk server on 127.0.0.1 in a background thread; use as a context manager."""
 
     def __init__(
@@ -94,12 +80,8 @@ class A2AServer:
         handler_class: type[RequestHandler] = DefaultRequestHandler,
         push: bool = False,
     ) -> None:
+        super().__init__(name="a2a-server")
         self.executor = executor
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port: int = self._socket.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
         self.grpc_port: int | None = None
         self.card = AgentCard(
             name=name,
@@ -126,10 +108,6 @@ class A2AServer:
         self.webhook_url = f"{self.base_url}/webhook"
         self.pushed: list[dict[str, Any]] = []
         self.pushed_changed = threading.Condition()
-        self._ready = threading.Event()
-        self._uvicorn: _ReadyServer | None = None
-        self._thread: threading.Thread | None = None
-        self._failure: BaseException | None = None
 
     def interface_url(self, binding: str) -> str:
         """The URL of the interface serving ``binding``."""
@@ -145,7 +123,7 @@ class A2AServer:
             self.pushed_changed.notify_all()
         return JSONResponse({})
 
-    def _app(self) -> Starlette:
+    def app(self) -> Starlette:
         return Starlette(
             routes=[
                 *create_agent_card_routes(self.card),
@@ -155,7 +133,7 @@ class A2AServer:
             ]
         )
 
-    async def _main(self) -> None:
+    async def serve(self) -> None:
         grpc_server = grpc.aio.server()
         a2a_pb2_grpc.add_A2AServiceServicer_to_server(GrpcHandler(self.handler), grpc_server)
         self.grpc_port = grpc_server.add_insecure_port("127.0.0.1:0")
@@ -163,36 +141,16 @@ class A2AServer:
             AgentInterface(url=f"127.0.0.1:{self.grpc_port}", protocol_binding="GRPC", protocol_version="1.0")
         )
         await grpc_server.start()
-        config = uvicorn.Config(self._app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
-        self._uvicorn = _ReadyServer(config, self._ready)
         try:
-            await self._uvicorn.serve(sockets=[self._socket])
+            await super().serve()
         finally:
             await grpc_server.stop(grace=None)
             if self._push_client is not None:
                 await self._push_client.aclose()
 
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as error:  # surfaced by __enter__ if start-up fails
-            self._failure = error
-        finally:
-            self._ready.set()
-
     def __enter__(self) -> A2AServer:
-        self._thread = threading.Thread(target=self._run, name=f"a2a-server-{self.port}", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(_START_TIMEOUT) or self._failure is not None:
-            raise RuntimeError(f"A2A server on port {self.port} did not start") from self._failure
+        super().__enter__()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._uvicorn is not None:
-            self._uvicorn.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=15)
-        self._socket.close()
 
 
 def make_client(server: A2AServer, binding: str, *, streaming: bool = True) -> Client:

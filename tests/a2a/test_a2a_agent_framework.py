@@ -35,7 +35,7 @@ from otel_identity_a2a import attributes as a2a_attr
 
 import otel_identity
 from otel_identity import attributes as attr
-from otel_identity.demo.scripted_chat import Rule
+from otel_identity_testing.scripted_chat import Rule
 
 _HOLD = asyncio.Event()  # never set: a run waiting on it only ends by cancellation
 

@@ -2,35 +2,32 @@
 
 Everything is real: agent-framework ``Agent`` objects, the OpenTelemetry SDK, a2a-sdk servers
 over HTTP on 127.0.0.1. Only the model is the deterministic
-:class:`~otel_identity.demo.scripted_chat.ScriptedChatClient`.
+:class:`~otel_identity_testing.scripted_chat.ScriptedChatClient`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import socket
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
 import httpx
-import uvicorn
 from a2a.helpers import new_task_from_user_message
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
-from a2a.server.request_handlers import DefaultRequestHandler
-from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
-from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
-from a2a.types import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Part
+from a2a.server.tasks import TaskUpdater
+from a2a.types import AgentCard, Part
 from agent_framework import Agent, AgentResponse, AgentSession, tool
 from agent_framework.observability import OBSERVABILITY_SETTINGS
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
-from starlette.applications import Starlette
 
 from otel_identity import attributes as attr
-from otel_identity.demo.scripted_chat import Mode, Rule, ScriptedChatClient
+from otel_identity_testing.a2a import agent_card as testing_card
+from otel_identity_testing.a2a import jsonrpc_app
+from otel_identity_testing.scripted_chat import Mode, Rule, ScriptedChatClient
+from otel_identity_testing.servers import listening_socket, serve_in_loop
 
 TURNS: Final = ("hello there", "what is the weather in Paris?", "thanks, bye")
 """A 3-turn conversation; the second turn calls the ``get_weather`` tool."""
@@ -176,16 +173,7 @@ class SignalingExecutor(AgentExecutor):
 
 
 def agent_card(name: str, url: str) -> AgentCard:
-    return AgentCard(
-        name=name,
-        description=f"{name} agent",
-        version="1.0.0",
-        default_input_modes=["text"],
-        default_output_modes=["text"],
-        capabilities=AgentCapabilities(streaming=True),
-        skills=[AgentSkill(id="book", name="book", description="books things", tags=["travel"])],
-        supported_interfaces=[AgentInterface(url=url, protocol_binding="JSONRPC", protocol_version="1.0")],
-    )
+    return testing_card(name, url, description=f"{name} agent", skill="books things", tags=("travel",))
 
 
 @asynccontextmanager
@@ -196,21 +184,12 @@ async def a2a_server(executor: AgentExecutor, *, name: str = "flights") -> Async
     (the kernel queues them): no start-up wait. The server task starts from an empty context,
     so nothing of the test's context leaks into the server's requests.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    port = sock.getsockname()[1]
-    card = agent_card(name, f"http://127.0.0.1:{port}/")
-    handler = DefaultRequestHandler(agent_executor=executor, task_store=InMemoryTaskStore(), agent_card=card)
-    app = Starlette(routes=[*create_agent_card_routes(card), *create_jsonrpc_routes(handler, "/")])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = contextvars.Context().run(asyncio.create_task, server.serve(sockets=[sock]))
+    sock = listening_socket()
+    card = agent_card(name, f"http://127.0.0.1:{sock.getsockname()[1]}/")
     try:
-        yield card
+        async with serve_in_loop(jsonrpc_app(executor, card), sock):
+            yield card
     finally:
-        server.should_exit = True
-        await task
         sock.close()
 
 

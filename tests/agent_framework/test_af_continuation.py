@@ -9,7 +9,7 @@ from af_support import attrs, make_agent, named
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_identity import attributes as attr
-from otel_identity.demo.scripted_chat import Rule
+from otel_identity_testing.scripted_chat import Rule
 
 pytestmark = pytest.mark.usefixtures("instrumentor")
 

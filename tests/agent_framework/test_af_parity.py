@@ -19,7 +19,7 @@ from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import GEN_A
 from otel_identity_agent_framework import AgentFrameworkInstrumentor
 
 from otel_identity import attributes as attr
-from otel_identity.demo.scripted_chat import Rule
+from otel_identity_testing.scripted_chat import Rule
 
 pytestmark = pytest.mark.usefixtures("framework_telemetry")
 

@@ -10,7 +10,7 @@ from af_support import TURNS, make_agent, named, run_turn
 from agent_framework import Agent, Message
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_identity.demo.scripted_chat import Rule, ScriptedChatClient
+from otel_identity_testing.scripted_chat import Rule, ScriptedChatClient
 
 STREAM = pytest.mark.parametrize("stream", [False, True], ids=["await", "stream"])
 

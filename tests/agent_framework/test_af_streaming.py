@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from otel_identity import attributes as attr
 from otel_identity import get_identities
-from otel_identity.demo.scripted_chat import Rule, ScriptedChatClient
+from otel_identity_testing.scripted_chat import Rule, ScriptedChatClient
 
 pytestmark = pytest.mark.usefixtures("instrumentor")
 

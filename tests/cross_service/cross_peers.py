@@ -12,16 +12,13 @@ Start-up waits on events; span waits use a condition signalled when a span ends.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 
-import uvicorn
 from opentelemetry import baggage, propagate, trace
 from opentelemetry import context as context_api
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
@@ -33,8 +30,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 import otel_identity as oi
+from otel_identity_testing.servers import ServerThread
 
-_START_TIMEOUT: Final = 20.0
 PEER_SCOPE: Final = "cross-service-peer"
 """Instrumentation scope of the peer handler's own spans."""
 
@@ -79,24 +76,7 @@ class SpanWait:
         return span
 
 
-class _ReadyServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
-        self._ready = ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self._ready.set()
-
-
-def _bound(host: str) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    return sock
-
-
-class AsgiPeer:
+class AsgiPeer(ServerThread):
     """An instrumented Starlette service on ``host`` in a background thread; use as a context manager.
 
     Routes: ``/echo`` (records headers; answers with the identity and baggage its handler saw),
@@ -105,17 +85,11 @@ class AsgiPeer:
     """
 
     def __init__(self, tracer_provider: TracerProvider, host: str = "127.0.0.1") -> None:
-        self._socket = _bound(host)
-        self.port: int = self._socket.getsockname()[1]
-        self.host = host
-        self.base_url = f"http://{host}:{self.port}"
+        super().__init__(host=host, name="asgi-peer")
         self.received: list[Headers] = []
         self._lock = threading.Lock()
         self._tracer = tracer_provider.get_tracer(PEER_SCOPE)
         self._provider = tracer_provider
-        self._ready = threading.Event()
-        self._server: _ReadyServer | None = None
-        self._thread: threading.Thread | None = None
 
     def headers(self, value: str, name: str = "baggage") -> list[str]:
         """Values of header ``name`` of the one recorded request whose ``x-test`` header is ``value``."""
@@ -148,7 +122,7 @@ class AsgiPeer:
         identities = oi.get_identities()
         return JSONResponse({"carrier": carrier, "session": identities.session_id if identities else None})
 
-    def _app(self) -> Any:
+    def app(self) -> Any:
         app = Starlette(
             routes=[
                 Route("/echo", self._echo, methods=["GET", "POST"]),
@@ -158,27 +132,9 @@ class AsgiPeer:
         )
         return OpenTelemetryMiddleware(app, tracer_provider=self._provider)
 
-    def _run(self) -> None:
-        config = uvicorn.Config(self._app(), log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
-        self._server = _ReadyServer(config, self._ready)
-        try:
-            asyncio.run(self._server.serve(sockets=[self._socket]))
-        finally:
-            self._ready.set()
-
     def __enter__(self) -> AsgiPeer:
-        self._thread = threading.Thread(target=self._run, name=f"asgi-peer-{self.port}", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(_START_TIMEOUT) or self._server is None or not self._server.started:
-            raise RuntimeError(f"peer on {self.base_url} did not start")
+        super().__enter__()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=15)
-        self._socket.close()
 
 
 def _header_lists(items: Sequence[tuple[str, str]] | Any) -> Headers:

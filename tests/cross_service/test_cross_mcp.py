@@ -11,13 +11,10 @@ answers with the ``_meta`` it received, and its own OpenTelemetry middleware ext
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from agent_framework import MCPStreamableHTTPTool
 from cross_peers import SpanWait, attached, baggage_members
 from mcp.server.mcpserver import Context, MCPServer
@@ -26,16 +23,7 @@ from opentelemetry.trace import SpanKind
 
 import otel_identity as oi
 from otel_identity import attributes as attr
-
-
-class _ReadyServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
-        self._ready = ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self._ready.set()
+from otel_identity_testing.servers import ServerThread
 
 
 @pytest.fixture(scope="module")
@@ -48,19 +36,9 @@ def mcp_url() -> Iterator[str]:
         """Return the _meta of this request."""
         return json.dumps(dict(ctx.request_context.meta or {}))
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    ready = threading.Event()
     app = server.streamable_http_app(stateless_http=True, json_response=True)
-    running = _ReadyServer(uvicorn.Config(app, log_level="warning", lifespan="on"), ready)
-    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, name="mcp-server", daemon=True)
-    thread.start()
-    assert ready.wait(20) and running.started, "MCP server did not start"
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
-    running.should_exit = True
-    thread.join(timeout=15)
-    sock.close()
+    with ServerThread(app, name="mcp-server", lifespan="on") as running:
+        yield f"{running.base_url}/mcp"
 
 
 @pytest.fixture

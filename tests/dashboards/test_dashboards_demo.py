@@ -18,7 +18,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from dashboards import a2a, session_detail, sessions
 from otel_identity import attributes as attr
-from otel_identity.sessions_report import Report, SpanRecord, build_report, read_spans
+from otel_identity_demo.sessions_report import Report, SpanRecord, build_report, read_spans
 
 KINDS = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 STATUSES = {0: "unset", 1: "ok", 2: "error"}
@@ -30,7 +30,7 @@ def demo_spans(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The spans of one run of ``otel-identity demo``, as OTLP/JSON."""
     path = tmp_path_factory.mktemp("demo") / "demo.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    cli = "import sys; from otel_identity.cli import main; sys.exit(main(sys.argv[1:]))"
+    cli = "import sys; from otel_identity_demo.cli import main; sys.exit(main(sys.argv[1:]))"
     done = subprocess.run(
         [sys.executable, "-c", cli, "demo", "--output", str(path)],
         capture_output=True,

@@ -1,4 +1,4 @@
-"""Reading a demo's OTLP/JSON file for the tests, independently of :mod:`otel_identity.sessions_report`.
+"""Reading a demo's OTLP/JSON file for the tests, independently of :mod:`otel_identity_demo.sessions_report`.
 
 The end-to-end tests check the report against what they compute here from the raw lines, so
 this module shares no code with the report.
@@ -99,7 +99,7 @@ def demo_environment(**extra: str) -> dict[str, str]:
 def run_demo(
     output: Path, run_tag: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> DemoRun:
-    command = [sys.executable, "-m", "otel_identity.cli", "demo", "--run-tag", run_tag, *args]
+    command = [sys.executable, "-m", "otel_identity_demo.cli", "demo", "--run-tag", run_tag, *args]
     if "--output" not in args:
         command += ["--output", str(output)]
     started = time.monotonic()

@@ -47,7 +47,7 @@ def test_a_port_in_use_is_one_line_that_says_what_to_do(tmp_path: Path) -> None:
 def test_a_service_that_cannot_listen_tells_the_runner(tmp_path: Path) -> None:
     with busy_port() as port:
         done = subprocess.run(
-            [sys.executable, "-m", "otel_identity.demo.flights", "--port", str(port)],
+            [sys.executable, "-m", "otel_identity_demo.flights", "--port", str(port)],
             capture_output=True,
             text=True,
             timeout=60,
@@ -56,7 +56,7 @@ def test_a_service_that_cannot_listen_tells_the_runner(tmp_path: Path) -> None:
             check=False,
         )
     assert done.returncode == 2
-    assert done.stdout.startswith(f"ERROR port {port} is in use")
+    assert done.stdout.startswith(f"ERROR port {port} on 127.0.0.1 is in use: stop what uses it")
     assert "Traceback" not in done.stderr
 
 
@@ -74,7 +74,7 @@ def test_a_missing_extra_is_one_line() -> None:
     # As if agent-framework were not installed: a module set to None in sys.modules cannot be imported or found.
     script = (
         "import sys; sys.modules['agent_framework'] = None; "
-        "from otel_identity.cli import main; sys.exit(main(['demo']))"
+        "from otel_identity_demo.cli import main; sys.exit(main(['demo']))"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=demo_environment(), check=False
@@ -107,7 +107,7 @@ def test_ctrl_c_stops_every_service_and_keeps_what_was_recorded(tmp_path: Path, 
         [
             sys.executable,
             "-m",
-            "otel_identity.cli",
+            "otel_identity_demo.cli",
             "demo",
             "--output",
             str(output),
@@ -130,14 +130,16 @@ def test_ctrl_c_stops_every_service_and_keeps_what_was_recorded(tmp_path: Path, 
         if line.lstrip().startswith("[ 4/"):  # every session has finished its first turn
             break
         assert line, "".join(seen)
-    assert len(_processes_mentioning(str(output))) == 4, "the runner and its three services"
+    # The runner names the output; the services write to a new file beside it until they are all up.
+    assert len(_processes_mentioning(str(tmp_path))) == 4, "the runner and its three services"
 
     demo.send_signal(stop)
     stdout, rest = demo.communicate(timeout=60)
 
     assert demo.returncode == 130, rest
     assert "interrupted; every service was stopped" in rest and "Traceback" not in rest
-    assert _processes_mentioning(str(output)) == []
+    assert _processes_mentioning(str(tmp_path)) == []
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["interrupted.jsonl"], "no partial file left"
     spans = load(output)
     assert {span.service for span in spans} == {"concierge", "flights", "hotels"}
     # Each service flushed on the way out: every A2A call the concierge made has its server side.

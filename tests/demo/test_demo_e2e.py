@@ -2,7 +2,7 @@
 
 The demo runs once for the module (a few seconds). Every check reads the raw OTLP/JSON file
 (:mod:`demo_files`, which shares no code with the report) and compares with the script of
-:mod:`otel_identity.demo.script` and with the report the demo printed.
+:mod:`otel_identity_demo.script` and with the report the demo printed.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from demo_files import CLIENT, ERROR, SERVER, DemoRun, RawSpan, below, load, run_demo
 
 from otel_identity import attributes as attr
-from otel_identity.demo.script import CONVERSATIONS, session_id
+from otel_identity_demo.script import CONVERSATIONS, session_id
 
 TAG = "e2e"
 A2A_METHODS = ("SendMessage", "SendStreamingMessage", "CancelTask")

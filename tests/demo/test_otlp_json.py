@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
-from otel_identity.otlp_json import OtlpJsonFileExporter, encode_line
+from otel_identity_demo.otlp_json import OtlpJsonFileExporter, encode_line
 
 
 def _spans(count: int = 2, *, name: str = "op") -> list[ReadableSpan]:
@@ -129,7 +129,7 @@ import sys
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from otel_identity.otlp_json import OtlpJsonFileExporter
+from otel_identity_demo.otlp_json import OtlpJsonFileExporter
 
 provider = TracerProvider(resource=Resource.create({"service.name": sys.argv[2]}))
 provider.add_span_processor(SimpleSpanProcessor(OtlpJsonFileExporter(sys.argv[1])))

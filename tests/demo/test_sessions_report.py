@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from otel_identity import attributes as attr
-from otel_identity.sessions_report import build_report, render_text
+from otel_identity_demo.sessions_report import build_report, render_text
 
 SERVER, CLIENT, INTERNAL = 2, 3, 1
 T0 = 1_700_000_000_000_000_000
@@ -299,7 +301,7 @@ def test_text_and_json_say_the_same(tmp_path: Path) -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "otel_identity.cli", *args], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "otel_identity_demo.cli", *args], capture_output=True, text=True, timeout=60, check=False
     )
 
 
@@ -316,3 +318,73 @@ def test_sessions_command(tmp_path: Path) -> None:
     assert missing.stderr.strip().splitlines() == [
         f"otel-identity sessions: cannot read {tmp_path / 'nope.jsonl'}: no such file"
     ]
+
+
+@pytest.mark.parametrize(
+    ("content", "found"),
+    [
+        ("", "it is empty"),
+        ('not json at all\n{"resourceSpans": 3}\n', "it has 2 lines and none is an OTLP/JSON export request"),
+    ],
+    ids=["empty", "garbage"],
+)
+def test_a_file_without_otlp_json_is_an_error(tmp_path: Path, content: str, found: str) -> None:
+    file = tmp_path / "x.jsonl"
+    file.write_text(content)
+
+    done = _cli("sessions", str(file))
+
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"otel-identity sessions: no OTLP/JSON in {file}: {found} (one ExportTraceServiceRequest per line)"
+    ]
+
+
+def test_a_truncated_line_is_reported_and_the_rest_is_read(tmp_path: Path) -> None:
+    good = line("c", span("t1", "a1", "turn", **S))
+    file = tmp_path / "cut.jsonl"
+    file.write_text(good + "\n" + good[: len(good) // 2])  # the writer was killed mid-line
+
+    done = _cli("sessions", str(file))
+
+    assert done.returncode == 0
+    assert done.stdout.startswith("session s1\n")
+    assert done.stderr.strip() == "otel-identity sessions: skipped 1 of 2 lines that are not OTLP/JSON"
+
+
+def test_dash_reads_standard_input(tmp_path: Path) -> None:
+    content = line("c", span("t1", "a1", "turn", **S)) + "\n"
+
+    piped = subprocess.run(
+        [sys.executable, "-m", "otel_identity_demo", "sessions", "-", "--json"],
+        input=content,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    nothing = subprocess.run(
+        [sys.executable, "-m", "otel_identity_demo", "sessions", "-"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert piped.returncode == 0, piped.stderr
+    assert [session["session_id"] for session in json.loads(piped.stdout)["sessions"]] == ["s1"]
+    assert nothing.returncode == 2
+    assert nothing.stderr.strip() == (
+        "otel-identity sessions: no OTLP/JSON in standard input: it is empty (one ExportTraceServiceRequest per line)"
+    )
+
+
+def test_responses_sort_by_number_and_say_what_a_repeat_means(tmp_path: Path) -> None:
+    spans = [
+        span("t1", f"a{index}", "chat", start=index, **S, gen_ai__response__id=f"resp_{number}")
+        for index, number in enumerate([17, 1, 10, 2, 17])
+    ]
+    text = render_text(build_report([write(tmp_path / "r.jsonl", line("c", *spans))]))
+
+    assert "  responses  c: resp_1, resp_2, resp_10, resp_17 (on 2 spans)" in text.splitlines()

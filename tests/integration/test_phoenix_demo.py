@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from otel_identity.demo.script import CONVERSATIONS, session_id
+from otel_identity_demo.script import CONVERSATIONS, session_id
 
 pytestmark = pytest.mark.integration
 
@@ -115,7 +115,7 @@ def test_every_demo_session_is_a_phoenix_session_with_one_trace_per_turn(
     env["OTEL_EXPORTER_OTLP_ENDPOINT"] = base
     output = tmp_path / "also.jsonl"
     done = subprocess.run(
-        [sys.executable, "-m", "otel_identity.cli", "demo", "--run-tag", tag, "--json", "--output", str(output)],
+        [sys.executable, "-m", "otel_identity_demo.cli", "demo", "--run-tag", tag, "--json", "--output", str(output)],
         capture_output=True,
         text=True,
         env=env,

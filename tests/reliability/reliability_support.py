@@ -7,30 +7,19 @@
 * :func:`broken_pipeline`: a tracer provider of the test's own with the identity processor, a
   span checker, and a real ``BatchSpanProcessor(OTLPSpanExporter(...))`` to the collector.
 * :class:`OpenSpans`: which spans started and have not ended (added once to the global provider).
-* :class:`EchoA2AServer`: an a2a-sdk server (JSON-RPC, uvicorn) in a thread of its own, whose
-  executor records the identities in scope for each request.
 * :func:`make_agent`: an agent-framework ``Agent`` on the deterministic scripted chat client.
 """
 
 from __future__ import annotations
 
-import asyncio
 import http.server
 import logging
 import socket
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-import uvicorn
-from a2a.helpers import new_task_from_user_message, new_text_message
-from a2a.server.agent_execution import AgentExecutor, RequestContext
-from a2a.server.events import EventQueue
-from a2a.server.request_handlers import DefaultRequestHandler
-from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
-from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
-from a2a.types.a2a_pb2 import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Part, Role
 from agent_framework import Agent, tool
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -38,11 +27,10 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk._shared_internal import DuplicateFilter
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from starlette.applications import Starlette
 
-from otel_identity import Identities, IdentitySpanProcessor, get_identities
+from otel_identity import IdentitySpanProcessor
 from otel_identity import attributes as attr
-from otel_identity.demo.scripted_chat import Rule, ScriptedChatClient
+from otel_identity_testing.scripted_chat import Rule, ScriptedChatClient
 
 Fault = Literal["down", "slow", "error-500"]
 FAULTS: Final[tuple[Fault, ...]] = ("down", "slow", "error-500")
@@ -262,103 +250,6 @@ def expected_answer(text: str) -> str:
     if "story" in text:
         return "once upon a time there was a long story with many words"
     return f"You said: {text}"
-
-
-# endregion
-
-# region A2A
-
-
-class _EchoExecutor(AgentExecutor):
-    def __init__(self) -> None:
-        self.seen: dict[str, Identities | None] = {}
-        """Identities in scope in the executor, by the request's user text."""
-        self._tracer = trace.get_tracer("tests.reliability.executor")
-
-    async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
-        text = context.get_user_input()
-        self.seen[text] = get_identities()
-        with self._tracer.start_as_current_span("agent.work"):
-            task = context.current_task
-            if task is None:
-                assert context.message is not None
-                task = new_task_from_user_message(context.message)
-                await event_queue.enqueue_event(task)
-            updater = TaskUpdater(event_queue, task.id, task.context_id)
-            await updater.add_artifact([Part(text=f"echo: {text}")], name="echo")
-            await updater.complete()
-
-    async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
-        return None
-
-
-class _ReadyServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
-        self._ready = ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self._ready.set()
-
-
-@dataclass
-class EchoA2AServer:
-    """An a2a-sdk JSON-RPC server on 127.0.0.1 in a thread with its own event loop."""
-
-    executor: _EchoExecutor = field(default_factory=_EchoExecutor)
-
-    def __post_init__(self) -> None:
-        # IPPROTO_TCP: asyncio sets TCP_NODELAY only when the socket says TCP; without it every
-        # keep-alive request waits ~40 ms for a delayed ACK.
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port: int = self._socket.getsockname()[1]
-        self.card = AgentCard(
-            name="echo-agent",
-            description="Echoes what it is told.",
-            version="1.0.0",
-            default_input_modes=["text"],
-            default_output_modes=["text"],
-            capabilities=AgentCapabilities(streaming=True),
-            skills=[AgentSkill(id="echo", name="echo", description="Echo the request.", tags=["test"])],
-            supported_interfaces=[
-                AgentInterface(url=f"http://127.0.0.1:{self.port}/", protocol_binding="JSONRPC", protocol_version="1.0")
-            ],
-        )
-        handler = DefaultRequestHandler(
-            agent_executor=self.executor, task_store=InMemoryTaskStore(), agent_card=self.card
-        )
-        app = Starlette(routes=[*create_agent_card_routes(self.card), *create_jsonrpc_routes(handler, "/")])
-        self._ready = threading.Event()
-        self._server = _ReadyServer(uvicorn.Config(app, log_level="warning", lifespan="off"), self._ready)
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=f"a2a-echo-{self.port}", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._server.serve(sockets=[self._socket]))
-        except BaseException as error:
-            self._failure = error
-        finally:
-            self._ready.set()
-
-    def __enter__(self) -> EchoA2AServer:
-        self._thread.start()
-        if not self._ready.wait(20) or self._failure is not None:
-            raise RuntimeError("the A2A server did not start") from self._failure
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=15)
-        self._socket.close()
-
-
-def user_message(text: str) -> Any:
-    """A user message with a fresh message id."""
-    return new_text_message(text, role=Role.ROLE_USER)
 
 
 # endregion

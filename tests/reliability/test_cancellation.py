@@ -25,7 +25,7 @@ from reliability_support import OpenSpans, expected_answer
 
 from otel_identity import attributes as attr
 from otel_identity import get_identities, session_scope
-from otel_identity.demo.scripted_chat import Rule, ScriptedChatClient
+from otel_identity_testing.scripted_chat import Rule, ScriptedChatClient
 
 FRAMEWORK = pytest.mark.parametrize("framework_telemetry", [True, False], indirect=True, ids=["af-on", "af-off"])
 pytestmark = pytest.mark.usefixtures("af_instrumented")

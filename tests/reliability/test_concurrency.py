@@ -22,11 +22,12 @@ from a2a.client import ClientConfig, ClientFactory
 from a2a.types.a2a_pb2 import SendMessageRequest, TaskState
 from agent_framework import Agent, tool
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from reliability_support import EchoA2AServer, Recorder, user_message
+from reliability_support import Recorder
 
 from otel_identity import attributes as attr
 from otel_identity import session_scope
-from otel_identity.demo.scripted_chat import Rule, ScriptedChatClient
+from otel_identity_testing.a2a import EchoA2AServer, user_message
+from otel_identity_testing.scripted_chat import Rule, ScriptedChatClient
 
 SESSIONS: Final = 1_000
 A2A_CONCURRENCY: Final = 32

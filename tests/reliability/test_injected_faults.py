@@ -25,11 +25,12 @@ from a2a.client import ClientConfig, ClientFactory
 from a2a.types.a2a_pb2 import SendMessageRequest, TaskState
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, Tracer
-from reliability_support import OVERLOADED, EchoA2AServer, OpenSpans, expected_answer, make_agent, user_message
+from reliability_support import OVERLOADED, OpenSpans, expected_answer, make_agent
 
 from otel_identity import Identities, TaskHandle, session_scope
 from otel_identity import _recording as recording
 from otel_identity import attributes as attr
+from otel_identity_testing.a2a import EchoA2AServer, user_message
 
 
 class InjectedError(RuntimeError):
