@@ -8,7 +8,8 @@ AG-UI), ``server.address`` / ``server.port`` of the endpoint. It and every span 
 HTTP client span of the POST) run with the remote thread as the conversation
 (``set_conversation``: ``gen_ai.conversation.id``; also ``session.id`` when the caller has no
 session in scope: an AG-UI thread is client-owned) and the request's ``run_id`` as the run
-(``set_run``). The caller's ``session.id`` reaches the endpoint only if it is trusted, through
+(``set_run``), nested in the caller's run if one is in scope (``otel_identity.run.parent.id``).
+The caller's ``session.id`` reaches the endpoint only if it is trusted, through
 the HTTP client instrumentation and otel-identity's propagator, like any HTTP call.
 
 Status: ERROR with ``error.type`` when the stream raised (the exception's class) or the
@@ -36,7 +37,7 @@ from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, S
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
-from otel_identity import bind_async_iterable, set_conversation, set_run
+from otel_identity import bind_async_iterable, get_identities, record_nested_run, set_conversation, set_run
 from otel_identity.instrumentation import clean_id, guard
 
 __all__ = ["PROVIDER_NAME", "post_run_wrapper"]
@@ -71,6 +72,7 @@ def _endpoint_attributes(service: object) -> dict[str, AttributeValue]:
 
 def _start(tracer: Tracer, service: object, args: Any, kwargs: Mapping[str, Any]) -> tuple[trace.Span, Context]:
     context = context_api.get_current()
+    outer = get_identities(context)
     thread_id = clean_id("thread_id", _argument(args, kwargs, 0))
     run_id = clean_id("run_id", _argument(args, kwargs, 1))
     if thread_id is not None:
@@ -80,6 +82,8 @@ def _start(tracer: Tracer, service: object, args: Any, kwargs: Mapping[str, Any]
     span = tracer.start_span(
         INVOKE_AGENT, context=context, kind=SpanKind.CLIENT, attributes=_endpoint_attributes(service)
     )
+    if run_id is not None and outer is not None and outer.run_id is not None:
+        record_nested_run(span, parent_run_id=outer.run_id)  # the remote run is nested in the caller's
     return span, trace.set_span_in_context(span, context)
 
 

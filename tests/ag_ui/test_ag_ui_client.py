@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from ag_ui_support import AGUIServer, make_app, server_spans, under
+from agent_framework import Agent
 from agent_framework_ag_ui import AGUIChatClient, AGUIHttpService
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -159,3 +160,22 @@ async def test_client_spans_use_the_given_tracer_provider(
         instrumentor.uninstrument()
     assert [span.name for span in own.get_finished_spans()] == ["invoke_agent"]
     assert _client_spans(list(spans.get_finished_spans())) == []
+
+
+async def test_agent_on_agui_client_nests_the_remote_run(server: AGUIServer, spans: InMemorySpanExporter) -> None:
+    """``Agent(AGUIChatClient(...))``: the remote AG-UI run is nested in the local agent's run."""
+    agent = Agent(AGUIChatClient(endpoint=f"{server.base_url}/agent"), name="frontdesk")
+    session = agent.create_session()
+    response = await agent.run("weather in Paris?", session=session)
+    assert response.text == "Forecast: sunny in Paris"
+
+    finished = list(spans.get_finished_spans())
+    (call,) = _client_spans(finished)
+    (local,) = [span for span in finished if span.name == "invoke_agent frontdesk"]
+    local_run = (local.attributes or {})[attr.RUN_ID]
+    attributes = call.attributes or {}
+    assert attributes[attr.PARENT_RUN_ID] == local_run != attributes[attr.RUN_ID]
+    assert attributes[attr.SESSION_ID] == (local.attributes or {})[attr.SESSION_ID]  # the caller's session stays
+    (remote,) = server_spans(finished, "/agent")
+    assert (remote.attributes or {})[attr.RUN_ID] == attributes[attr.RUN_ID]
+    assert (remote.attributes or {})[attr.GEN_AI_CONVERSATION_ID] == attributes[attr.GEN_AI_CONVERSATION_ID]
