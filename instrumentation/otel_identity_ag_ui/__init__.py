@@ -26,12 +26,12 @@ otel-identity's placement table says:
   framework's own ``gen_ai.conversation.id``; the request is served exactly as without us.
   Without a valid thread id, the agent's spans carry what the agent-framework instrumentor
   infers: the hashed ``AgentSession`` id.
-* Human in the loop (tool approval, interrupt and resume) and shared state travel in the
-  same thread: the resuming request carries the same ``thread_id`` and gets the same
-  identities; its own ``run_id`` is its run.
+* Human in the loop (tool approval, a workflow's request for information: interrupt and
+  resume) and shared state travel in the same thread: the resuming request carries the same
+  ``thread_id`` and gets the same identities; its own ``run_id`` is its run.
 * ``AGUIChatClient``: each call gets a CLIENT ``invoke_agent`` span (``gen_ai.provider.name``
   ``agui``, ``server.address`` / ``server.port``) with the remote thread as its conversation and
-  the ``run_id`` it sent as its run; ``session.id`` crosses to the endpoint only when it is a
+  the ``run_id`` it sent as its run (nested in the caller's run, if any); ``session.id`` crosses to the endpoint only when it is a
   trusted peer (``OTEL_IDENTITY_TRUSTED_PEERS``), through the httpx instrumentation.
 
 Usage
