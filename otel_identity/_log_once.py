@@ -5,10 +5,15 @@ for every batch: hundreds of lines a minute in a busy agent service, about somet
 cannot act on. ``configure()`` puts this filter on the exporter loggers it brings in: each
 distinct message is logged once, repeats are counted and summarised at most once per
 interval, so an outage is visible without drowning the app's own logs.
+
+Repeats still held back when the process exits are summarised then (an ``atexit`` hook that
+runs after the tracer provider's own final flush), so the last word on a failing pipeline
+says how many more exports failed, never silence.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -32,6 +37,8 @@ class RepeatedLogFilter(logging.Filter):
         self.interval = interval
         self._lock = threading.Lock()
         self._last: dict[tuple[str, int, str], tuple[float, int]] = {}
+        self._held: dict[tuple[str, int, str], logging.LogRecord] = {}
+        """The latest record held back for each message, to summarise at exit."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         key = (record.name, record.levelno, str(record.msg))
@@ -44,14 +51,34 @@ class RepeatedLogFilter(logging.Filter):
             shown_at, suppressed = last
             if now - shown_at < self.interval:
                 self._last[key] = (shown_at, suppressed + 1)
+                self._held[key] = record
                 return False
             self._last[key] = (now, 0)
+            self._held.pop(key, None)
         if suppressed:
             record.msg = f"{record.msg} ({suppressed} more like this in the last {now - shown_at:.0f} s)"
         return True
 
+    def summarise_held(self) -> None:
+        """Log once each message whose repeats are still held back, with their count (at exit)."""
+        now = time.monotonic()
+        with self._lock:
+            held = [(record, *self._last[key]) for key, record in self._held.items()]
+            self._held.clear()
+            for key in list(self._last):
+                shown_at, _ = self._last[key]
+                self._last[key] = (shown_at, 0)
+        for record, shown_at, suppressed in held:
+            if not suppressed:
+                continue
+            record.msg = f"{record.msg} ({suppressed} more like this in the last {now - shown_at:.0f} s, not shown)"
+            logging.getLogger(record.name).callHandlers(record)  # past the filter that held them back
+
 
 _FILTER = RepeatedLogFilter()
+# Registered on import, before configure() creates a provider, so it runs after that provider's
+# own atexit shutdown (atexit runs last-registered first) and sees the failures of the final flush.
+atexit.register(_FILTER.summarise_held)
 
 
 def quiet_export_logs() -> None:
