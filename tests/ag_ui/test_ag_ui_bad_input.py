@@ -19,7 +19,7 @@ from otel_identity_ag_ui import AGUIInstrumentor
 from otel_identity_agent_framework import AgentFrameworkInstrumentor
 
 from otel_identity import attributes as attr
-from otel_identity.instrumentation import validate_id
+from otel_identity.instrumentation import clean_id, validate_id
 
 USER = [{"id": "m-1", "role": "user", "content": "weather in Paris?"}]
 LONG = "t" * 300
@@ -93,6 +93,9 @@ def test_bad_input_behaviour_unchanged_and_never_an_attribute(
     for name, key, value in instrumented_values:
         if key in attr.IDENTITY_ATTRIBUTES and isinstance(value, str):
             validate_id(f"{name} {key}", value)  # every identity attribute is a valid id
+    # Whether a value with spaces is an id is the core's decision (clean_id); it appears exactly when it is one.
+    spaced = BODIES["thread-spaces"]["threadId"]
+    assert bool(_carries(instrumented_values, spaced)) is (clean_id("thread_id", spaced) is not None)
     # A valid request among them still gets its thread and run.
     assert any(key == attr.RUN_ID and value == "r-1" for _, key, value in instrumented_values), (
         "the valid ids of the bad-input requests were not used"
