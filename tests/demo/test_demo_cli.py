@@ -160,3 +160,19 @@ def test_an_unreachable_otlp_endpoint_is_one_line(tmp_path: Path) -> None:
     message = one_line_error(done.stderr)
     assert message.startswith(f"otel-identity demo: cannot reach the OTLP endpoint {endpoint} (")
     assert message.endswith("unset OTEL_EXPORTER_OTLP_ENDPOINT to write the spans to a file")
+
+
+def test_demo_help_describes_the_command_and_every_option() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "otel_identity_demo", "demo", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**demo_environment(), "COLUMNS": "400"},  # one line per help text
+        check=False,
+    )
+    assert done.returncode == 0
+    assert "Start three agent services on 127.0.0.1 (concierge, flights, hotels;" in done.stdout
+    assert "Ctrl-C stops every service and keeps what was recorded." in done.stdout
+    assert "suffix of the session ids, 1-32 letters, digits or '-'" in done.stdout
+    assert "replaced only once every service is up, so a failed start keeps the previous file" in done.stdout
