@@ -16,6 +16,7 @@ from typing import Any
 from otel_identity_agent_framework import _private as private
 
 __all__ = [
+    "EnteredConversation",
     "StreamFacts",
     "enter_framework_conversation",
     "exit_framework_conversation",
@@ -46,20 +47,39 @@ _OPERATION_STATE = private.UPDATE_OPERATION_STATE.usable
 _OTEL_CONVERSATION_READER = private.OTEL_CONVERSATION_READER.usable
 
 
+_SET_BY_US: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "otel_identity_framework_conversation", default=None
+)
+"""The value we put into the framework's variable, where it is in force: ours is not "upstream"."""
+
+
 def upstream_conversation() -> str | None:
     """The framework's telemetry conversation id when something upstream set it (a protocol adapter).
 
     An identity set explicitly upstream wins over one we infer: the core is told, and we do
-    not re-enter the framework's helper with a value of ours.
+    not re-enter the framework's helper with a value of ours. A value an enclosing run of ours
+    put there is not upstream: a scope the app opened inside that run must still win.
     """
     variable = _CONVERSATION_VARIABLE
     if variable is None:
         return None
     value = variable.get()
-    return value if isinstance(value, str) else None
+    if not isinstance(value, str) or value == _SET_BY_US.get():
+        return None
+    return value
 
 
-def enter_framework_conversation(conversation_id: str | None) -> contextlib.AbstractContextManager[None] | None:
+class EnteredConversation:
+    """The framework's helper entered with our value, and our marker of it, undone together."""
+
+    __slots__ = ("manager", "token")
+
+    def __init__(self, manager: contextlib.AbstractContextManager[None], token: contextvars.Token[str | None]) -> None:
+        self.manager = manager
+        self.token = token
+
+
+def enter_framework_conversation(conversation_id: str | None) -> EnteredConversation | None:
     """Make ``conversation_id`` the framework's own telemetry conversation id until :func:`exit_framework_conversation`.
 
     The framework then writes our stable id as ``gen_ai.conversation.id`` on its
@@ -79,13 +99,14 @@ def enter_framework_conversation(conversation_id: str | None) -> contextlib.Abst
     except Exception:
         logger.debug("otel-identity: could not set the framework conversation id", exc_info=True)
         return None
-    return manager
+    return EnteredConversation(manager, _SET_BY_US.set(conversation_id))
 
 
-def exit_framework_conversation(manager: contextlib.AbstractContextManager[None]) -> None:
+def exit_framework_conversation(entered: EnteredConversation) -> None:
     """Undo :func:`enter_framework_conversation` (never raises)."""
     try:
-        manager.__exit__(None, None, None)
+        _SET_BY_US.reset(entered.token)
+        entered.manager.__exit__(None, None, None)
     except Exception:
         logger.debug("otel-identity: could not reset the framework conversation id", exc_info=True)
 

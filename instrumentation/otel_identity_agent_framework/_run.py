@@ -13,7 +13,6 @@ one we start with the same name and semconv attributes when it is off (never bot
 
 from __future__ import annotations
 
-import contextlib
 import weakref
 from collections.abc import Collection, Mapping
 from functools import partial
@@ -44,6 +43,7 @@ from otel_identity import (
 )
 from otel_identity.instrumentation import Operation, RunPlan, guard, record_run, run_context
 from otel_identity_agent_framework._framework import (
+    EnteredConversation,
     StreamFacts,
     enter_framework_conversation,
     exit_framework_conversation,
@@ -164,7 +164,7 @@ class applied:  # noqa: N801 - used like contextlib's lowercase managers
     def __init__(self, state: RunState) -> None:
         self._state = state
         self._token: object = None
-        self._conversation: contextlib.AbstractContextManager[None] | None = None
+        self._conversation: EnteredConversation | None = None
 
     def __enter__(self) -> None:
         conversation: str | None = None
