@@ -136,4 +136,7 @@ def setup_tracing(
     for exporter in more:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     enable_instrumentation()  # agent-framework's own invoke_agent / chat / execute_tool spans
+    from otel_identity_demo._logging import setup_logs
+
+    setup_logs(output=output, otlp="otlp" in delivery.destinations)  # log records to the same places
     return provider, delivery

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from opentelemetry import context as context_api
 from opentelemetry import trace
 
+from otel_identity_demo._logging import demo_logger
 from otel_identity_demo._process import EXIT_USAGE, quiet_logs, read_line, shut_down, stop_when_asked, tell
 from otel_identity_demo._telemetry import setup_tracing
 from otel_identity_demo.script import CONCIERGE_DEFAULT, CONVERSATIONS, Conversation, concierge_rules, session_id
@@ -34,6 +35,7 @@ from otel_identity_demo.script import CONCIERGE_DEFAULT, CONVERSATIONS, Conversa
 __all__ = ["main"]
 
 SERVICE: Final = "concierge"
+_log = demo_logger(SERVICE)
 TURN_SPAN: Final = "concierge turn"
 _EXIT_INTERRUPTED: Final = 130
 
@@ -59,6 +61,8 @@ class Delegates:
         async for _ in stream:
             pass
         response = await stream.get_final_response()
+        if _task_state(self._hotels_session) == "TASK_STATE_INPUT_REQUIRED":
+            _log.info("hotels asked for the dates; the next turn retries the same task with them")
         return _outcome(self._hotels_session, str(response.text))
 
     async def start_flight_search(self, request: str) -> str:
@@ -89,6 +93,15 @@ class Delegates:
         ]
 
 
+def _task_state(session: Any) -> str | None:
+    """The state of the remote task the session holds, by name (A2AAgent keeps the raw enum)."""
+    from a2a.types import TaskState
+
+    service = session.service_session_id
+    state = service.get("task_state") if isinstance(service, Mapping) else None
+    return TaskState.Name(state) if isinstance(state, int) else None
+
+
 def _outcome(session: Any, text: str) -> str:
     """The remote agent's answer, or what happened to its task when it failed (A2AAgent does not raise)."""
     from a2a.types import TaskState
@@ -96,6 +109,7 @@ def _outcome(session: Any, text: str) -> str:
     service = session.service_session_id
     state = service.get("task_state") if isinstance(service, Mapping) else None
     if state == TaskState.TASK_STATE_FAILED:
+        _log.error("remote task %s failed; the user gets an apology", service.get("task_id"))
         return "sorry, that did not work (the task failed)."
     return text
 

@@ -27,6 +27,7 @@ def _executor() -> Any:
     from agent_framework import Agent
     from agent_framework_a2a import A2AExecutor
 
+    from otel_identity_demo._logging import demo_logger
     from otel_identity_demo.script import HOTELS_DEFAULT, HOTELS_QUESTION, has_dates, hotels_rules
     from otel_identity_testing.scripted_chat import ScriptedChatClient
 
@@ -44,6 +45,7 @@ def _executor() -> Any:
                 await event_queue.enqueue_event(task)
             updater = TaskUpdater(event_queue, task.id, task.context_id)
             await updater.start_work()
+            demo_logger(SERVICE).warning("request for task %s has no dates: asking for them", task.id)
             await updater.requires_input(updater.new_agent_message([Part(text=HOTELS_QUESTION)]))
 
     client = ScriptedChatClient(mode="local", rules=hotels_rules(), default_answer=HOTELS_DEFAULT)

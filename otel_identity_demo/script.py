@@ -164,7 +164,14 @@ def _destination(text: str) -> Mapping[str, str]:
 
 def search_flights(destination: str) -> str:
     """Search the timetable for a direct flight to ``destination``."""
-    return f"{destination}: {_TIMETABLE.get(destination.lower(), 'no direct flight')}"
+    from otel_identity_demo._logging import demo_logger
+
+    found = _TIMETABLE.get(destination.lower())
+    if found is None:
+        demo_logger("flights").warning("timetable has no direct flight to %s", destination)
+    else:
+        demo_logger("flights").info("timetable lookup for %s", destination)
+    return f"{destination}: {found or 'no direct flight'}"
 
 
 def flights_rules() -> list[Rule]:

@@ -14,6 +14,8 @@ What is counted, per ``session.id``:
   (``gen_ai.response.id``, per service) and **errors** (spans with status ERROR): taken
   from a span carrying that ``session.id``, or from a span without any ``session.id``
   in one of the session's traces;
+* **logs**: log records (``resourceLogs`` lines, as the demo writes next to its spans) carrying
+  that ``session.id``, and how many of them are errors (severity ERROR or above);
 * a task's **state history**: its ``otel_identity.a2a.task.state_change`` events at their time, and the
   ``a2a.task.state`` attribute of spans without such events at the span's start (the
   value in force when the span began), in time order, repeated states collapsed. When a
@@ -37,6 +39,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -47,6 +50,7 @@ from datetime import datetime, timezone
 from typing import IO, Any, Final
 
 from otel_identity import attributes as attr
+from otel_identity_demo.otlp_json_logs import LogCounter
 
 __all__ = [
     "STDIN",
@@ -214,7 +218,11 @@ def _open(path: str | os.PathLike[str]) -> contextlib.AbstractContextManager[IO[
 
 
 def read_spans(
-    paths: Iterable[str | os.PathLike[str]], *, stats: ReadStats | None = None, progress: Progress | None = None
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    stats: ReadStats | None = None,
+    progress: Progress | None = None,
+    logs: LogCounter | None = None,
 ) -> Iterator[SpanRecord]:
     """Every span in ``paths``, one line at a time; a line that is not OTLP/JSON is counted and skipped.
 
@@ -230,6 +238,8 @@ def read_spans(
                 stats.lines += 1
                 try:
                     request = json.loads(raw)
+                    if logs is not None and isinstance(request, Mapping):
+                        logs.add_request(request)  # log lines: counted per session; they hold no spans
                     records = list(spans_of_request(request)) if isinstance(request, Mapping) else None
                 except (ValueError, TypeError, AttributeError):
                     records = None
@@ -344,6 +354,10 @@ class SessionSummary:
     responses: tuple[tuple[str, str, int], ...]
     """``(service, response id, number of spans carrying it)``."""
     errors: tuple[Mapping[str, Any], ...]
+    logs: int = 0
+    """Log records carrying the session's ``session.id``."""
+    log_errors: int = 0
+    """Of those, records at severity ERROR or above."""
 
     @property
     def duration_seconds(self) -> float:
@@ -387,6 +401,8 @@ class Report:
                         for service, response_id, count in session.responses
                     ],
                     "errors": [dict(error) for error in session.errors],
+                    "logs": session.logs,
+                    "log_errors": session.log_errors,
                 }
                 for session in self.sessions
             ],
@@ -533,9 +549,15 @@ def build_report(paths: Iterable[str | os.PathLike[str]], *, progress: Progress 
     """Read ``paths`` as a stream and summarise their spans per session."""
     stats = ReadStats()
     aggregator = SessionsAggregator()
-    for span in read_spans(paths, stats=stats, progress=progress):
+    logs = LogCounter()
+    for span in read_spans(paths, stats=stats, progress=progress, logs=logs):
         aggregator.add(span)
-    return aggregator.report(lines=stats.lines, bad_lines=stats.bad_lines)
+    report = aggregator.report(lines=stats.lines, bad_lines=stats.bad_lines)
+    sessions = tuple(
+        dataclasses.replace(session, logs=counts.records, log_errors=counts.errors)
+        for session, counts in ((session, logs.of(session.session_id)) for session in report.sessions)
+    )
+    return dataclasses.replace(report, sessions=sessions)
 
 
 # endregion
@@ -579,7 +601,8 @@ def render_text(report: Report) -> str:
         lines.append(
             f"  counts     {_plural(len(session.trace_ids), 'trace')}, {_plural(session.span_count, 'span')}, "
             f"{_plural(len(session.runs), 'run')}, {_plural(len(session.tasks), 'task')}, "
-            f"{_plural(len(session.responses), 'response')}, {_plural(len(session.errors), 'error')}"
+            f"{_plural(len(session.responses), 'response')}, {_plural(len(session.errors), 'error')}, "
+            f"{_plural(session.logs, 'log record')} ({_plural(session.log_errors, 'error')})"
         )
         lines.append(f"  traces     {', '.join(session.trace_ids)}")
         runs: dict[str, list[str]] = {}

@@ -52,7 +52,7 @@ def load(path: Path) -> list[RawSpan]:
     spans: list[RawSpan] = []
     for line in path.read_text().splitlines():
         request = json.loads(line)
-        for resource_spans in request["resourceSpans"]:
+        for resource_spans in request.get("resourceSpans", ()):  # log lines (resourceLogs) hold no spans
             service = _attributes(resource_spans["resource"]["attributes"])["service.name"]
             for scope_spans in resource_spans["scopeSpans"]:
                 for span in scope_spans["spans"]:

@@ -77,7 +77,7 @@ def test_the_demo_is_fast_and_shows_progress(demo: DemoRun) -> None:
     assert "ready at http://127.0.0.1:" in demo.stderr
     assert demo.seconds < 60, f"the demo took {demo.seconds:.1f} s"
     lines = demo.output.read_text().splitlines()
-    assert lines and all("resourceSpans" in json.loads(line) for line in lines)
+    assert lines and {key for line in lines for key in json.loads(line)} == {"resourceSpans", "resourceLogs"}
 
 
 def test_each_turn_is_one_trace_whose_every_span_carries_the_session(spans: list[RawSpan]) -> None:
