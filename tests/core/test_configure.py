@@ -302,3 +302,43 @@ def test_bad_logs_exporter_in_the_environment_falls_back_to_otlp() -> None:
     assert "otel-identity: OTEL_LOGS_EXPORTER names no supported exporter; using otlp" in result["warnings"]
     assert result["processors"] == ["IdentityLogRecordProcessor", "BatchLogRecordProcessor"]
     assert result["exporter"] == "opentelemetry.exporter.otlp.proto.http._log_exporter"
+
+
+def test_configure_selects_the_session_sampler_from_the_environment() -> None:
+    result = run_python(
+        """
+        import logging
+        seen = []
+        class Keep(logging.Handler):
+            def emit(self, record):
+                seen.append(record.getMessage())
+        logging.getLogger("otel_identity").addHandler(Keep())
+        print(json.dumps({"sampler": oi.configure().sampler.get_description(), "warnings": seen}))
+        """,
+        env={
+            "OTEL_TRACES_EXPORTER": "none",
+            "OTEL_TRACES_SAMPLER": "otel_identity_session",
+            "OTEL_TRACES_SAMPLER_ARG": "0.25",
+        },
+    )
+    assert str(result["sampler"]).startswith("ParentBased{root:SessionRatioSampler{0.25}")
+    assert result["warnings"] == []
+
+
+def test_an_unknown_sampler_in_the_environment_logs_and_keeps_the_sdk_default() -> None:
+    result = run_python(
+        """
+        import logging
+        seen = []
+        class Keep(logging.Handler):
+            def emit(self, record):
+                seen.append(record.getMessage())
+        logging.getLogger("otel_identity").addHandler(Keep())
+        print(json.dumps({"sampler": oi.configure().sampler.get_description(), "warnings": seen}))
+        """,
+        env={"OTEL_TRACES_EXPORTER": "none", "OTEL_TRACES_SAMPLER": "no_such_sampler"},
+    )
+    assert result["warnings"] == [
+        "otel-identity: OTEL_TRACES_SAMPLER='no_such_sampler' names no installed sampler; using the SDK default"
+    ]
+    assert str(result["sampler"]).startswith("ParentBased{root:AlwaysOnSampler")
