@@ -54,7 +54,7 @@ from otel_identity._scopes import (
     task_scope,
 )
 from otel_identity._settings import InboundIdentity
-from otel_identity._trust import TrustedPeers, set_destination
+from otel_identity._trust import TrustedPeers, set_destination, set_local_destination
 from otel_identity._validation import MAX_ID_LENGTH
 from otel_identity._workflow_recording import record_checkpoint, record_pending_requests
 from otel_identity.version import __version__
@@ -89,6 +89,7 @@ __all__ = [
     "session_sampler",
     "session_scope",
     "set_destination",
+    "set_local_destination",
     "set_conversation",
     "set_identities",
     "set_run",

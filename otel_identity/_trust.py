@@ -50,7 +50,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
-__all__ = ["Destination", "TrustedPeers", "destination_of", "set_destination"]
+__all__ = ["Destination", "TrustedPeers", "destination_of", "set_destination", "set_local_destination"]
 
 _DESTINATION_KEY = context_api.create_key("otel_identity.destination")
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
@@ -149,6 +149,19 @@ def set_destination(url: str, context: Context | None = None) -> Context:
     return context_api.set_value(_DESTINATION_KEY, destination, context)
 
 
+_LOCAL: Final = "local"
+"""Stored as the destination where injections stay in this process (see :func:`set_local_destination`)."""
+
+
+def set_local_destination(context: Context | None = None) -> Context:
+    """A new Context in which injections stay in this process: no identity goes, whatever encloses it.
+
+    For carriers that are not requests to a peer (workflow messages kept in checkpoints, an
+    in-process queue): it overrides a destination named around the call, and a CLIENT span's.
+    """
+    return context_api.set_value(_DESTINATION_KEY, _LOCAL, context)
+
+
 def _span_destination(context: Context | None) -> Destination | None:
     """The peer named by the current span when it is a CLIENT span; ``None`` otherwise."""
     span = trace.get_current_span(context)
@@ -172,6 +185,8 @@ def _span_destination(context: Context | None) -> Destination | None:
 def destination_of(context: Context | None = None) -> Destination | None:
     """The destination of an injection in ``context``, or ``None`` when it cannot be known."""
     explicit = context_api.get_value(_DESTINATION_KEY, context)
+    if explicit is _LOCAL:
+        return None
     if not isinstance(explicit, Destination):
         explicit = None
     from_span = _span_destination(context)

@@ -31,7 +31,9 @@ from otel_identity.placement import PLACEMENTS, IdentityKind
 
 __all__ = ["MAX_PENDING_REQUEST_IDS", "record_checkpoint", "record_pending_requests"]
 
-_ISSUED, _ANSWERED = PLACEMENTS[IdentityKind.PENDING_REQUEST].markers
+_PENDING = PLACEMENTS[IdentityKind.PENDING_REQUEST]
+_ISSUED = _PENDING.attribute
+(_ANSWERED,) = _PENDING.markers
 _CHECKPOINT = PLACEMENTS[IdentityKind.CHECKPOINT]
 _CHECKPOINT_ID = _CHECKPOINT.attribute
 (_CHECKPOINT_RESUMED,) = _CHECKPOINT.markers
@@ -72,7 +74,7 @@ def record_pending_requests(
             if values is None:
                 continue
             ids = _request_ids(values)
-            if ids:
+            if ids and key is not None:
                 span.set_attribute(key, ids)
 
 

@@ -256,11 +256,11 @@ ROWS: Final[tuple[Placement, ...]] = (
     ),
     Placement(
         IdentityKind.PENDING_REQUEST,
-        "pending human-in-the-loop request ids",
+        "pending human-in-the-loop request ids (issued by one run, answered by a later one)",
         Lifetime.UNFINISHED_WORK,
-        None,
-        Stamp.MARKER_ONLY,
-        markers=(attr.PENDING_REQUESTS_ISSUED, attr.PENDING_REQUESTS_ANSWERED),
+        attr.PENDING_REQUESTS_ISSUED,
+        Stamp.RUN_SPAN,
+        markers=(attr.PENDING_REQUESTS_ANSWERED,),
         ours=True,
     ),
 )

@@ -11,11 +11,13 @@ import dataclasses
 
 import pytest
 from otel_identity_a2a._private import REGISTRY as A2A_REGISTRY
+from otel_identity_ag_ui._private import REGISTRY as AG_UI_REGISTRY
 from otel_identity_agent_framework._private import REGISTRY as AF_REGISTRY
+from otel_identity_agent_framework._workflow_private import REGISTRY as WORKFLOW_REGISTRY
 
 from otel_identity.instrumentation import PrivateName
 
-REGISTRY = (*AF_REGISTRY, *A2A_REGISTRY)
+REGISTRY = (*AF_REGISTRY, *WORKFLOW_REGISTRY, *A2A_REGISTRY, *AG_UI_REGISTRY)
 
 
 @pytest.mark.parametrize("name", REGISTRY, ids=str)
@@ -27,6 +29,7 @@ def test_private_name_is_where_the_registry_says(name: PrivateName) -> None:
 def test_each_name_is_gated_by_the_distribution_that_ships_it() -> None:
     owners = {
         "agent_framework_a2a": "agent-framework-a2a",
+        "agent_framework_ag_ui": "agent-framework-ag-ui",
         "agent_framework": "agent-framework-core",
         "a2a": "a2a-sdk",
     }

@@ -37,8 +37,8 @@ Checkpoints
     (``WorkflowContext.send_message``), and checkpoints store those messages. The injection
     has no network destination, so otel-identity's propagator sends no identity, unless a
     destination the app named (``destination_scope``) is in scope around the workflow: around
-    ``send_message`` the destination is named as a local sink that no peer list trusts, so
-    checkpoint data never holds identity baggage. (Other libraries' baggage is left alone.)
+    ``send_message`` the core's local destination (``otel_identity.set_local_destination``)
+    overrides it, so checkpoint data never holds identity baggage. (Other libraries' baggage is left alone.)
 
 Private names: :mod:`otel_identity_agent_framework._workflow_private` (agent-framework-core
 1.23 to <2, each with a public fallback).
@@ -57,7 +57,7 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind
 
-from otel_identity import record_checkpoint, record_pending_requests, set_destination
+from otel_identity import record_checkpoint, record_pending_requests, set_local_destination
 from otel_identity.instrumentation import await_in_context, clean_id, guard, plan_run, record_run
 from otel_identity_agent_framework import _workflow_private as private
 from otel_identity_agent_framework._agents import Layer, make_run_wrapper
@@ -72,9 +72,6 @@ from otel_identity_agent_framework._run import (
 
 __all__ = ["instrument_workflows", "make_workflow_run_wrapper"]
 
-_LOCAL_SINK: Final = "workflow-message://checkpoint.invalid"
-"""Where a workflow message's injected context goes: into the process and its checkpoints, never to a peer
-(``.invalid`` is reserved, RFC 2606: no trusted-peer entry names it)."""
 _LEDGER: Final = "workflow.ledger"
 """Key in :attr:`RunState.extra`: the run's :class:`_Ledger`."""
 
@@ -314,8 +311,7 @@ def _adopt(span: object, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> No
 
 
 def _local_sink() -> Context:
-    context: Context = set_destination(_LOCAL_SINK)
-    return context
+    return set_local_destination()
 
 
 async def _send_message_wrapper(
