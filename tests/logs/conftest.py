@@ -14,13 +14,25 @@ from collections.abc import Iterator
 
 import pytest
 from opentelemetry._logs import get_logger_provider, set_logger_provider
-from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 
 from otel_identity import add_identity_log_processor
 
 _EXPORTER = InMemoryLogRecordExporter()
+
+
+class _WhileCollecting(SimpleLogRecordProcessor):
+    """The SDK's processor, exporting only while a test asked for ``logs``: the provider stays
+    global for the rest of the run (agent-framework keeps emitting events to it), and records
+    of later tests must not pile up in memory."""
+
+    active = False
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        if _WhileCollecting.active:
+            super().on_emit(log_record)
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +44,7 @@ def logger_provider() -> LoggerProvider:
     else:
         provider = LoggerProvider(resource=Resource.create({"service.name": "otel-identity-log-tests"}))
         set_logger_provider(provider)
-    provider.add_log_record_processor(SimpleLogRecordProcessor(_EXPORTER))
+    provider.add_log_record_processor(_WhileCollecting(_EXPORTER))
     add_identity_log_processor(provider)
     return provider
 
@@ -46,6 +58,8 @@ def logs(logger_provider: LoggerProvider) -> Iterator[InMemoryLogRecordExporter]
     root = logging.getLogger()
     root.addHandler(handler)
     _EXPORTER.clear()
+    _WhileCollecting.active = True
     yield _EXPORTER
+    _WhileCollecting.active = False
     root.removeHandler(handler)
     _EXPORTER.clear()
