@@ -57,7 +57,8 @@ def test_loki_keeps_every_identity_key_as_structured_metadata() -> None:
         key for rule in otlp["log_attributes"] if rule["action"] == "structured_metadata" for key in rule["attributes"]
     }
     assert identity_keys() <= structured
-    index_rules = otlp.get("resource_attributes", {}).get("attributes_config", [])
+    # Loki 3.7 can make resource and log attributes index labels: neither may name an identity key.
+    index_rules = [*otlp.get("resource_attributes", {}).get("attributes_config", []), *otlp["log_attributes"]]
     labelled = {key for rule in index_rules if rule["action"] == "index_label" for key in rule.get("attributes", [])}
     assert labelled.isdisjoint(identity_keys())
     assert load_yaml(LOKI_CONFIG)["limits_config"]["allow_structured_metadata"] is True
