@@ -99,6 +99,10 @@ def _processes_mentioning(text: str) -> list[int]:
     return found
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_stops_every_service_and_keeps_what_was_recorded(tmp_path: Path, stop: signal.Signals) -> None:
     output = tmp_path / "interrupted.jsonl"
@@ -120,6 +124,9 @@ def test_ctrl_c_stops_every_service_and_keeps_what_was_recorded(tmp_path: Path, 
         stderr=subprocess.PIPE,
         text=True,
         env=demo_environment(),
+        # As in a terminal. A shell starts background jobs with SIGINT ignored, a child inherits that, and
+        # Python then leaves SIGINT ignored: run from such a job, the Ctrl-C below would never arrive.
+        preexec_fn=_default_sigint,
     )
     assert demo.stderr is not None
     deadline = time.monotonic() + 60
