@@ -9,6 +9,8 @@ itself. This module is everything it needs besides the scopes in :mod:`otel_iden
   core's own entry point for ``opentelemetry-instrument``. They live here, not in
   :mod:`otel_identity`, so that ``import otel_identity`` never imports
   ``opentelemetry.instrumentation`` (whose import loads propagators, ours included).
+* :class:`FrameworkInstrumentor`: the base of an instrumentor for one framework (patches
+  recorded and undone; nothing patched where the framework is missing).
 * :func:`guard`: run telemetry code so that a bug of ours is logged and swallowed, never
   raised into the app (first failure per site at WARNING, repeats at DEBUG).
 * :func:`clean_id`: read an id from a framework object: the value if it is a usable id,
@@ -49,12 +51,15 @@ the supported surface.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import wrapt
 from opentelemetry import context as context_api
 from opentelemetry.context import Context
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 
 from otel_identity._instrument import IdentityInstrumentor, instrument, missing_framework
 from otel_identity._operation import (
@@ -78,6 +83,7 @@ from otel_identity._safety import guard, report_swallowed
 from otel_identity._validation import clean_id, validate_id
 
 __all__ = [
+    "FrameworkInstrumentor",
     "IdentityInstrumentor",
     "Observed",
     "Operation",
@@ -102,6 +108,42 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("otel_identity")
+
+
+class FrameworkInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Base of an instrumentor for one framework: its patches recorded once and undone by ``uninstrument()``.
+
+    Subclasses give ``instrumentation_dependencies()`` and :meth:`_patch`, which calls
+    :meth:`_wrap` for each method it patches. Where the framework is missing or outside the
+    supported range, nothing is patched (``opentelemetry-instrument`` skips the per-instrumentor
+    dependency check, so it is done here) and a debug line says why.
+    """
+
+    _wrapped: list[tuple[object, str]]
+    """What :meth:`_patch` wrapped (an instrumentor is a singleton: one list per class)."""
+
+    def _wrap(self, owner: object, name: str, wrapper: Any) -> None:
+        """``wrapt``-wrap ``owner.name`` with ``wrapper`` and remember it for ``uninstrument()``."""
+        wrapt.wrap_function_wrapper(owner, name, wrapper)
+        self._wrapped.append((owner, name))
+
+    def _patch(self, **kwargs: Any) -> None:
+        raise NotImplementedError
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._wrapped = []
+        if (missing := missing_framework(self)) is not None:
+            logger.debug("otel-identity: %s skipped: %s", type(self).__name__, missing)
+            return
+        self._patch(**kwargs)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        wrapped = getattr(self, "_wrapped", [])
+        while wrapped:
+            owner, name = wrapped.pop()
+            unwrap(owner, name)
 
 
 async def await_in_context(

@@ -104,12 +104,9 @@ import logging
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
-import wrapt
 from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
 
-from otel_identity.instrumentation import missing_framework
+from otel_identity.instrumentation import FrameworkInstrumentor
 from otel_identity_agent_framework import _private
 from otel_identity_agent_framework._a2a import (
     make_a2a_poll_wrapper,
@@ -133,25 +130,13 @@ __all__ = ["AgentFrameworkInstrumentor", "IdentityAgentMiddleware", "__version__
 logger = logging.getLogger("otel_identity")
 
 
-class AgentFrameworkInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class AgentFrameworkInstrumentor(FrameworkInstrumentor):
     """Opens agent-framework runs' identity scopes and records their run-level ids."""
-
-    _wrapped: list[tuple[object, str]]
-    """What ``_instrument`` patched, undone by ``_uninstrument`` (the instrumentor is a singleton)."""
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
 
-    def _wrap(self, owner: object, name: str, wrapper: Any) -> None:
-        wrapt.wrap_function_wrapper(owner, name, wrapper)
-        self._wrapped.append((owner, name))
-
-    def _instrument(self, **kwargs: Any) -> None:
-        self._wrapped = []
-        if (missing := missing_framework(self)) is not None:
-            # opentelemetry-instrument skips the per-instrumentor check (skip_dep_check=True).
-            logger.debug("otel-identity agent-framework instrumentation skipped: %s", missing)
-            return
+    def _patch(self, **kwargs: Any) -> None:
         from agent_framework import Agent, BaseChatClient, RawAgent
         from agent_framework.observability import AgentTelemetryLayer
 
@@ -186,12 +171,6 @@ class AgentFrameworkInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if callable(vars(A2AAgent).get("poll_task")):
             self._wrap(A2AAgent, "poll_task", make_a2a_poll_wrapper(tracer))
         self._wrap(A2AExecutor, "execute", make_executor_wrapper())
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        wrapped = getattr(self, "_wrapped", [])
-        while wrapped:
-            owner, name = wrapped.pop()
-            unwrap(owner, name)
 
 
 def __getattr__(name: str) -> Any:

@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from opentelemetry import trace
+
+from otel_identity import record_continuation
 from otel_identity.instrumentation import RunPlan, clean_id, plan_run
 from otel_identity_agent_framework._framework import owning_conversation_id, upstream_conversation
 
@@ -37,6 +40,17 @@ class ContinuationFacts:
             response_id=clean_id("response_id", token.get("response_id")),
             task_id=clean_id("task_id", token.get("task_id")),
             context_id=clean_id("context_id", token.get("context_id")),
+        )
+
+    def record(self, span: trace.Span, *, issued: bool = False, resumed: bool = False) -> None:
+        """Mark on ``span`` that the token was issued or resumed, with the ids inside it (never the token)."""
+        record_continuation(
+            span,
+            issued=issued,
+            resumed=resumed,
+            response_id=self.response_id,
+            task_id=self.task_id,
+            conversation_id=self.context_id,
         )
 
 

@@ -36,7 +36,6 @@ from otel_identity import (
     TaskHandle,
     attributes,
     get_identities,
-    record_continuation,
     record_result,
     set_identities,
     set_task,
@@ -232,15 +231,8 @@ def start_run_span(
 
 
 def _record_resumed(state: RunState, span: trace.Span) -> None:
-    resumed = state.resumed
-    if resumed is not None:
-        record_continuation(
-            span,
-            resumed=True,
-            response_id=resumed.response_id,
-            task_id=resumed.task_id,
-            conversation_id=resumed.context_id,
-        )
+    if state.resumed is not None:
+        state.resumed.record(span, resumed=True)
 
 
 def adopt_framework_span(state: RunState) -> None:
@@ -287,13 +279,7 @@ def record_response(state: RunState, response_id: object, continuation_token: ob
         record_result(span, response_id=response_id)
     issued = ContinuationFacts.from_token(continuation_token)
     if issued is not None:
-        record_continuation(
-            span,
-            issued=True,
-            response_id=issued.response_id,
-            task_id=issued.task_id,
-            conversation_id=issued.context_id,
-        )
+        issued.record(span, issued=True)
 
 
 def observe_stream(state: RunState, stream: Any, *, keep_items: bool = False) -> StreamFacts:
