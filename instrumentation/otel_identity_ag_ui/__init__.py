@@ -31,8 +31,9 @@ otel-identity's placement table says:
   ``thread_id`` and gets the same identities; its own ``run_id`` is its run.
 * ``AGUIChatClient``: each call gets a CLIENT ``invoke_agent`` span (``gen_ai.provider.name``
   ``agui``, ``server.address`` / ``server.port``) with the remote thread as its conversation and
-  the ``run_id`` it sent as its run (nested in the caller's run, if any); ``session.id`` crosses to the endpoint only when it is a
-  trusted peer (``OTEL_IDENTITY_TRUSTED_PEERS``), through the httpx instrumentation.
+  the ``run_id`` it sent as its run (nested in the caller's run, if any); ``session.id`` crosses
+  to the endpoint only when it is a trusted peer (``OTEL_IDENTITY_TRUSTED_PEERS``), through the
+  httpx instrumentation.
 
 Usage
 -----
@@ -94,47 +95,29 @@ thread is in the body, read after them).
 from __future__ import annotations
 
 import importlib
-import logging
 from collections.abc import Collection
 from typing import Any
 
-import wrapt
 from opentelemetry import trace
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
 
-from otel_identity.instrumentation import missing_framework
+from otel_identity.instrumentation import FrameworkInstrumentor
 from otel_identity_ag_ui.package import _instruments
 from otel_identity_ag_ui.version import __version__
 
 __all__ = ["AGUIInstrumentor", "__version__"]
 
-logger = logging.getLogger("otel_identity")
 
-
-class AGUIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class AGUIInstrumentor(FrameworkInstrumentor):
     """Put AG-UI threads and runs in scope on the server and trace ``AGUIChatClient`` calls; see the module docstring.
 
     agent-framework-ag-ui is imported only when :meth:`instrument` runs, so the entry point
     loads where it is missing (``instrument()`` then does nothing).
     """
 
-    _wrapped: list[tuple[object, str]]
-    """What ``_instrument`` patched, undone by ``_uninstrument`` (the instrumentor is a singleton)."""
-
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
 
-    def _wrap(self, owner: object, name: str, wrapper: Any) -> None:
-        wrapt.wrap_function_wrapper(owner, name, wrapper)
-        self._wrapped.append((owner, name))
-
-    def _instrument(self, **kwargs: Any) -> None:
-        self._wrapped = []
-        if (missing := missing_framework(self)) is not None:
-            # opentelemetry-instrument skips the per-instrumentor check (skip_dep_check=True).
-            logger.debug("otel-identity ag-ui instrumentation skipped: %s", missing)
-            return
+    def _patch(self, **kwargs: Any) -> None:
         import agent_framework_ag_ui
         from agent_framework_ag_ui import AgentFrameworkAgent, AgentFrameworkWorkflow, AGUIHttpService
 
@@ -156,8 +139,5 @@ class AGUIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _uninstrument(self, **kwargs: Any) -> None:
         from otel_identity_ag_ui._endpoint import set_enabled
 
-        set_enabled(False)
-        wrapped = getattr(self, "_wrapped", [])
-        while wrapped:
-            owner, name = wrapped.pop()
-            unwrap(owner, name)
+        set_enabled(False)  # routes built while instrumented pass through
+        super()._uninstrument(**kwargs)
