@@ -17,10 +17,20 @@ Every method runs under :func:`otel_identity._safety.guard`: nothing here raises
 
 from __future__ import annotations
 
+import inspect
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Coroutine,
+    Generator,
+    Sequence,
+)
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
@@ -34,7 +44,7 @@ from otel_identity._recording import record_request, record_result
 from otel_identity._safety import guard
 from otel_identity.placement import PLACEMENTS, IdentityKind
 
-__all__ = ["Observed", "Operation", "await_operation", "identity_attributes", "traced_stream"]
+__all__ = ["Observed", "Operation", "await_operation", "identity_attributes", "linked_coroutine", "traced_stream"]
 
 T = TypeVar("T")
 
@@ -253,6 +263,72 @@ class Operation:
 
 
 Begin = Callable[[], tuple["Operation | None", "Context | None", Callable[[], AsyncIterator[T]]]]
+
+
+class _Linked(Coroutine[Any, Any, T]):
+    """Our coroutine around the framework's awaitable, closed together when ours is never run.
+
+    A wrapper that returns its own coroutine must not change what the app sees when it
+    drops or closes the call unawaited: closing ours closes the framework's too (it may hold
+    a lock: a workflow's run), and ``on_discard`` ends what we started (our span). A
+    coroutine of ours never started and collected is closed quietly, and the framework's
+    then warns "never awaited" exactly as it would without us.
+    """
+
+    __slots__ = ("__weakref__", "_discarded", "_inner", "_on_discard", "_ours", "_run")
+
+    def __init__(self, ours: Coroutine[Any, Any, T], inner: object, on_discard: Callable[[], None]) -> None:
+        self._ours = ours
+        self._inner = inner
+        self._on_discard = on_discard
+        self._discarded = False
+        self._run = False
+        """Awaited or sent to: ours runs, and ends what it started itself."""
+
+    def send(self, value: Any) -> Any:
+        self._run = True
+        return self._ours.send(value)
+
+    def throw(self, *args: Any) -> Any:
+        self._run = True
+        return self._ours.throw(*args)
+
+    def __await__(self) -> Generator[Any, None, T]:
+        # ``await`` keeps only the iterator returned here, not this object: it is run from now on.
+        self._run = True
+        return self._ours.__await__()
+
+    def _unstarted(self) -> bool:
+        return not self._run and inspect.getcoroutinestate(self._ours) == inspect.CORO_CREATED
+
+    def _discard(self, *, close_inner: bool) -> None:
+        unstarted = self._unstarted()
+        self._ours.close()
+        if not unstarted or self._discarded:
+            return
+        self._discarded = True
+        if close_inner:
+            close = getattr(self._inner, "close", None)
+            if callable(close):
+                with guard("linked coroutine close"):
+                    close()
+        with guard("linked coroutine discard"):
+            self._on_discard()
+
+    def close(self) -> None:
+        self._discard(close_inner=True)
+
+    def __del__(self) -> None:
+        if self._unstarted():
+            self._discard(close_inner=False)
+        self._inner = None
+
+
+def linked_coroutine(
+    ours: Coroutine[Any, Any, T], inner: object, on_discard: Callable[[], None]
+) -> Coroutine[Any, Any, T]:
+    """``ours`` (which awaits the framework's ``inner``), closed with ``inner`` if never run (see ``_Linked``)."""
+    return _Linked(ours, inner, on_discard)
 
 
 async def await_operation(

@@ -52,7 +52,7 @@ the supported surface.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import wrapt
@@ -68,6 +68,7 @@ from otel_identity._operation import (
     TaskListener,
     await_operation,
     identity_attributes,
+    linked_coroutine,
     traced_stream,
 )
 from otel_identity._private_names import PrivateName
@@ -97,6 +98,7 @@ __all__ = [
     "identity_attributes",
     "instrument",
     "is_rotating_handle",
+    "linked_coroutine",
     "missing_framework",
     "plan_run",
     "record_run",
@@ -146,18 +148,36 @@ class FrameworkInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             unwrap(owner, name)
 
 
-async def await_in_context(
+def await_in_context(
+    where: str,
+    build: Callable[[], Context | None],
+    wrapped: Callable[..., Awaitable[T]],
+    args: Any,
+    kwargs: Any,
+) -> Coroutine[Any, Any, T]:
+    """A coroutine awaiting ``wrapped(*args, **kwargs)`` with ``build()``'s context attached (unchanged when ``None``).
+
+    ``build`` runs under :func:`guard` (named ``where``): if it fails, the call runs as if
+    uninstrumented. Passes straight through when instrumentation is suppressed. The coroutine
+    carries the wrapped function's ``__name__`` and ``__qualname__``: code that looks at a
+    task's coroutine (a2a-sdk tracks its background tasks by name) sees what it would see
+    without us.
+    """
+    coroutine = _in_context(where, build, wrapped, args, kwargs)
+    for name in ("__name__", "__qualname__"):
+        value = getattr(wrapped, name, None)
+        if isinstance(value, str):
+            setattr(coroutine, name, value)
+    return coroutine
+
+
+async def _in_context(
     where: str,
     build: Callable[[], Context | None],
     wrapped: Callable[..., Awaitable[T]],
     args: Any,
     kwargs: Any,
 ) -> T:
-    """Await ``wrapped(*args, **kwargs)`` with ``build()``'s context attached; unchanged when it gives ``None``.
-
-    ``build`` runs under :func:`guard` (named ``where``): if it fails, the call runs as if
-    uninstrumented. Passes straight through when instrumentation is suppressed.
-    """
     if not is_instrumentation_enabled():
         return await wrapped(*args, **kwargs)
     context: Context | None = None

@@ -243,13 +243,17 @@ def _executor_scope(request_context: object) -> Context | None:
     return _scoped(context_api.get_current(), server_call, context_id, task_id, named=False)
 
 
-async def _in_executor_scope(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
-    """Run ``wrapped(request_context, ...)`` with the request's task scope attached."""
+def _in_executor_scope(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: Any, kwargs: Any) -> Any:
+    """Run ``wrapped(request_context, ...)`` with the request's task scope attached.
+
+    A plain function returning the coroutine: a2a-sdk hands it to ``asyncio.create_task`` and
+    tracks it by its name, which :func:`await_in_context` keeps.
+    """
 
     def task_scope() -> Context | None:
         return _executor_scope(args[0] if args else next(iter(kwargs.values()), None))
 
-    return await await_in_context("a2a executor scope", task_scope, wrapped, args, kwargs)
+    return await_in_context("a2a executor scope", task_scope, wrapped, args, kwargs)
 
 
 def _observe_subscription(wrapped: Callable[..., AsyncIterator[Any]], instance: Any, args: Any, kwargs: Any) -> Any:

@@ -35,7 +35,7 @@ from otel_identity import (
     set_conversation,
     set_task,
 )
-from otel_identity.instrumentation import await_in_context, clean_id, guard, identity_attributes
+from otel_identity.instrumentation import await_in_context, clean_id, guard, identity_attributes, linked_coroutine
 from otel_identity_agent_framework._framework import StreamFacts, stream_error
 from otel_identity_agent_framework._identity import ContinuationFacts, plan_agent_run
 from otel_identity_agent_framework._run import (
@@ -244,7 +244,7 @@ def make_a2a_run_wrapper(tracer: trace.Tracer, *, sees_sent_message: bool) -> Ca
             return _hook_stream(run_state, result)
         if not isawaitable(result):
             return result
-        return _await(run_state, result)
+        return linked_coroutine(_await(run_state, result), result, partial(finish_span, run_state))
 
     return wrapper
 
@@ -373,7 +373,7 @@ def make_a2a_poll_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
             result = wrapped(*args, **kwargs)
         if not isawaitable(result):
             return result
-        return _await(state, result)
+        return linked_coroutine(_await(state, result), result, partial(finish_span, state))
 
     return wrapper
 

@@ -24,7 +24,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-from otel_identity.instrumentation import guard
+from otel_identity.instrumentation import guard, linked_coroutine
 from otel_identity_agent_framework._framework import framework_telemetry_enabled, stream_error
 from otel_identity_agent_framework._identity import ContinuationFacts, plan_agent_run
 from otel_identity_agent_framework._run import (
@@ -117,7 +117,7 @@ def _outer_awaitable(state: RunState, call: Callable[[], Any]) -> Any:
         result = call()
     if not isawaitable(result):
         return result
-    return _await_run(state, result)
+    return linked_coroutine(_await_run(state, result), result, partial(finish_span, state))
 
 
 async def _await_run(state: RunState, awaitable: Awaitable[Any]) -> Any:
@@ -158,6 +158,10 @@ def _outer_stream(state: RunState, call: Callable[[], Any]) -> Any:
     return result
 
 
+def _nothing() -> None:
+    """The innermost layer starts nothing of its own that would need ending."""
+
+
 def _end_stream_run(state: RunState, stream: Any) -> None:
     error: BaseException | None = None
     with guard("agent_framework.stream_error"):
@@ -180,7 +184,7 @@ def _enter_raw(state: RunState, wrapped: Wrapped, args: tuple[Any, ...], kwargs:
     result = wrapped(*args, **kwargs)
     if not isawaitable(result):
         return result
-    return _await_raw(state, result)
+    return linked_coroutine(_await_raw(state, result), result, _nothing)
 
 
 async def _await_raw(state: RunState, awaitable: Awaitable[Any]) -> Any:

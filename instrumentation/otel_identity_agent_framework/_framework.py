@@ -34,14 +34,15 @@ def _load_conversation_helper() -> Callable[[str | None], contextlib.AbstractCon
     return helper if callable(helper) else None  # type: ignore[return-value]
 
 
-def _load_conversation_variable() -> contextvars.ContextVar[str | None] | None:
-    variable = private.CONVERSATION_VARIABLE.resolve()
-    return variable if isinstance(variable, contextvars.ContextVar) else None
+def _check_conversation_variable() -> bool:
+    return isinstance(private.CONVERSATION_VARIABLE.resolve(), contextvars.ContextVar)
 
 
 _CONVERSATION_HELPER = _load_conversation_helper()
 """The framework's helper, or ``None`` (then :func:`enter_framework_conversation` does nothing)."""
-_CONVERSATION_VARIABLE = _load_conversation_variable()
+_CONVERSATION_VARIABLE = _check_conversation_variable()
+"""Whether the framework's variable may be read; it is looked up at each read, in the module's namespace:
+``importlib.reload(agent_framework.observability)`` (a test suite does it) creates a new one."""
 _STREAM_ERROR = private.STREAM_ERROR.usable
 _OPERATION_STATE = private.UPDATE_OPERATION_STATE.usable
 _OTEL_CONVERSATION_READER = private.OTEL_CONVERSATION_READER.usable
@@ -60,8 +61,10 @@ def upstream_conversation() -> str | None:
     not re-enter the framework's helper with a value of ours. A value an enclosing run of ours
     put there is not upstream: a scope the app opened inside that run must still win.
     """
-    variable = _CONVERSATION_VARIABLE
-    if variable is None:
+    if not _CONVERSATION_VARIABLE:
+        return None
+    variable = getattr(_OBSERVABILITY, "_TELEMETRY_CONVERSATION_ID", None)
+    if not isinstance(variable, contextvars.ContextVar):
         return None
     value = variable.get()
     if not isinstance(value, str) or value == _SET_BY_US.get():

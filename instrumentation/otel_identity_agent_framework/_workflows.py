@@ -58,7 +58,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind
 
 from otel_identity import record_checkpoint, record_pending_requests, set_local_destination
-from otel_identity.instrumentation import await_in_context, clean_id, guard, plan_run, record_run
+from otel_identity.instrumentation import await_in_context, clean_id, guard, linked_coroutine, plan_run, record_run
 from otel_identity_agent_framework import _workflow_private as private
 from otel_identity_agent_framework._agents import Layer, make_run_wrapper
 from otel_identity_agent_framework._framework import framework_telemetry_enabled, stream_error
@@ -217,7 +217,7 @@ def make_workflow_run_wrapper(tracer: trace.Tracer) -> Callable[..., Any]:
             return result
         with guard("agent_framework.workflow_observe"):
             _observe(call, instance, result)
-        return _await_run(call, result)
+        return linked_coroutine(_await_run(call, result), result, partial(finish_span, call.state))
 
     return wrapper
 

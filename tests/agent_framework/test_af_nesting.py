@@ -91,3 +91,66 @@ async def test_a_conversation_set_upstream_in_the_framework_wins(
         for span in descendants(spans.get_finished_spans(), run):
             assert attrs(span)[attr.GEN_AI_CONVERSATION_ID] == "thread-7", span.name
             assert attrs(span)[attr.SESSION_ID] == "storage-key", span.name
+
+
+@FRAMEWORK
+async def test_a_run_closed_unawaited_closes_the_frameworks_call_and_ends_our_span(
+    spans: InMemorySpanExporter, framework_telemetry: bool
+) -> None:
+    """Closing ``agent.run(...)`` unawaited is what it is without us: nothing left running, nothing warned."""
+    import gc
+    import warnings
+
+    concierge, _ = _agents()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call = concierge.run("hello", session=concierge.create_session(session_id="s-1"))
+        call.close()
+        del call
+        gc.collect()
+    assert not [str(w.message) for w in caught if "never awaited" in str(w.message)]
+    assert await concierge.run("again", session=concierge.create_session(session_id="s-2"))
+
+
+def test_the_framework_conversation_is_read_where_it_lives_after_a_reload(tmp_path: Any) -> None:
+    """agent-framework's own suite reloads its observability module: an upstream conversation must still win."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import asyncio, importlib, json
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        import otel_identity
+        exporter = InMemorySpanExporter()
+        provider = otel_identity.configure(service_name="t", exporter=exporter, propagator=False)
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        import agent_framework.observability as observability
+        importlib.reload(observability)
+        observability.enable_instrumentation()
+        from otel_identity_agent_framework import AgentFrameworkInstrumentor
+        AgentFrameworkInstrumentor().instrument()
+        from agent_framework import Agent
+        from otel_identity_testing.scripted_chat import ScriptedChatClient
+        agent = Agent(ScriptedChatClient(mode="conversation"), name="a")
+        async def main():
+            session = agent.create_session(session_id="storage-key")
+            with observability._use_telemetry_conversation_id("application-thread"):
+                await agent.run("hi", session=session)
+        asyncio.run(main())
+        names = {s.attributes.get("gen_ai.conversation.id") for s in exporter.get_finished_spans()}
+        print(json.dumps(sorted(n for n in names if n)))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"OTEL_TRACES_EXPORTER": "none", "PATH": ""},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == '["application-thread"]'
