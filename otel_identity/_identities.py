@@ -104,7 +104,11 @@ class Identities:
     run_id: str | None = None
     previous_response_id: str | None = None
     task: TaskHandle | None = None
+    run_opened_explicitly: bool = False
+    """The run id was opened by the app or a protocol adapter (``run_scope``, ``set_run``), not by an agent run
+    of ours: the first agent run started in it adopts it instead of nesting under it."""
     _static: Mapping[str, AttributeValue] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _with_chat: Mapping[str, AttributeValue] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def task_id(self) -> str | None:
@@ -117,13 +121,20 @@ class Identities:
         return self.task.state if self.task is not None else None
 
     def __post_init__(self) -> None:
-        # The scope's fixed attributes, computed once per scope: placement rows stamped SCOPE, not dynamic.
+        # The scope's fixed attributes, computed once per scope (placement rows stamped SCOPE, not
+        # dynamic), and the same plus the chat-only rows: the same object when the scope has none.
         static: dict[str, AttributeValue] = {}
         for key, name in _STATIC:
             value = getattr(self, name)
             if value is not None:
                 static[key] = value
+        with_chat = static
+        for key, name in _CHAT:
+            value = getattr(self, name)
+            if value is not None:
+                with_chat = {**with_chat, key: value}
         object.__setattr__(self, "_static", static)
+        object.__setattr__(self, "_with_chat", with_chat)
 
     def with_changes(self, **changes: object) -> Identities:
         """A copy with ``changes`` applied (attribute cache recomputed)."""
@@ -134,6 +145,7 @@ class Identities:
             "run_id": self.run_id,
             "previous_response_id": self.previous_response_id,
             "task": self.task,
+            "run_opened_explicitly": self.run_opened_explicitly,
         }
         unknown = changes.keys() - fields.keys()
         if unknown:
@@ -144,17 +156,37 @@ class Identities:
 
     def span_attributes(self, *, chat: bool = False) -> dict[str, AttributeValue]:
         """Attributes to stamp on a span started in this scope (placement rows SCOPE, and SCOPE_CHAT for chat spans)."""
-        attributes = dict(self._static)
+        attributes = dict(self._with_chat if chat else self._static)
         for key, name in _DYNAMIC:
             value = getattr(self, name)
             if value is not None:
                 attributes[key] = value
-        if chat:
-            for key, name in _CHAT:
-                value = getattr(self, name)
-                if value is not None:
-                    attributes[key] = value
         return attributes
+
+    def stamp_for(self, name: str, existing: Mapping[str, object] | None) -> Mapping[str, AttributeValue]:
+        """What to stamp on a span named ``name`` that started with ``existing`` attributes (the hot path).
+
+        The per-scope dicts are returned as they are when nothing needs leaving out (callers
+        must not change them); keys the span's creator set win. Whether the span is a chat
+        span is asked only when the scope has chat-only identities.
+        """
+        base = self._static
+        with_chat = self._with_chat
+        if with_chat is not base and (
+            name == "chat"
+            or name.startswith("chat ")
+            or (existing is not None and existing.get(attr.GEN_AI_OPERATION_NAME) == "chat")
+        ):
+            base = with_chat
+        dynamic = [(key, value) for key, field_name in _DYNAMIC if (value := getattr(self, field_name)) is not None]
+        if not existing:
+            return {**base, **dict(dynamic)} if dynamic else base
+        taken = set(existing)
+        stamped = {key: value for key, value in base.items() if key not in taken}
+        for key, value in dynamic:
+            if key not in taken:
+                stamped[key] = value
+        return stamped
 
     def log_attributes(self) -> dict[str, AttributeValue]:
         """Attributes to stamp on a log record or event emitted in this scope: rows SCOPE, never chat-only keys."""

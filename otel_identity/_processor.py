@@ -16,7 +16,6 @@ import weakref
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 
-from otel_identity import attributes as attr
 from otel_identity._identities import get_identities
 from otel_identity._safety import report_swallowed
 
@@ -37,13 +36,8 @@ class IdentitySpanProcessor(SpanProcessor):
             identities = get_identities(parent_context)
             if identities is None or not span.is_recording():
                 return
-            existing = span.attributes or {}
-            name = span.name
             # Semconv chat spans are named "chat {model}"; agent-framework sets its attributes only after start.
-            chat = existing.get(attr.GEN_AI_OPERATION_NAME) == "chat" or name == "chat" or name.startswith("chat ")
-            stamped = identities.span_attributes(chat=chat)
-            if existing:
-                stamped = {key: value for key, value in stamped.items() if key not in existing}
+            stamped = identities.stamp_for(span.name, span.attributes)
             if stamped:
                 span.set_attributes(stamped)
             task = identities.task

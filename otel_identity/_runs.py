@@ -11,7 +11,9 @@ of them is the session or the conversation. The rules, each named where it is ap
   recorded on its run span only (``otel_identity.agent.session.id``), and the run it is
   nested in as ``otel_identity.run.parent.id``. It always gets its own run id.
 * **An identity set explicitly upstream wins** over one we infer: a conversation a protocol
-  adapter handed the framework (``upstream_conversation``) is the conversation.
+  adapter handed the framework (``upstream_conversation``) is the conversation, and a run id
+  the app or an adapter opened (``run_scope``, an AG-UI ``run_id``) is the run of the first
+  agent run started in it (adopted, not nested under); runs nested deeper get their own.
 * **A rotating handle is not a conversation**: a response id used as the service's handle
   (``resp_*``) is the run's previous-response handle, never ``gen_ai.conversation.id``.
 * **A conversation is stable for the session**: the service's stable id (``conv_*``, a
@@ -129,7 +131,9 @@ def plan_run(
     previous = service if service is not None and is_rotating_handle(service) else None
     stable = service if previous is None else None
     outer = get_identities(context) or EMPTY
-    run = clean_id("run_id", run_id) or new_run_id()
+    adopted = outer.run_id if outer.run_opened_explicitly else None
+    run = clean_id("run_id", run_id) or adopted or new_run_id()
+    parent = None if adopted is not None and run == adopted else outer.run_id
 
     if outer.session_id is not None:  # the outermost conversation wins
         return RunPlan(
@@ -137,7 +141,7 @@ def plan_run(
             session_id=outer.session_id,
             conversation_id=upstream or outer.conversation_id,
             previous_response_id=previous,
-            parent_run_id=outer.run_id,
+            parent_run_id=parent,
             agent_session_id=own_session if own_session != outer.session_id else None,
         )
     if upstream is not None:  # set explicitly upstream: wins over what we infer
@@ -153,7 +157,7 @@ def plan_run(
         session_id=own_session,
         conversation_id=conversation,
         previous_response_id=previous,
-        parent_run_id=outer.run_id,
+        parent_run_id=parent,
     )
 
 
@@ -172,7 +176,7 @@ def run_context(plan: RunPlan, context: Context | None = None) -> Context:
     """``context`` (default: current) with the run's identities in scope."""
     if plan.session_id is not None:
         context = _session_context(plan.session_id, None, plan.conversation_id, context, stand_in=False)
-    return _run_context(plan.run_id, plan.previous_response_id, context)
+    return _run_context(plan.run_id, plan.previous_response_id, context, explicit=False)
 
 
 def record_run(span: trace.Span, plan: RunPlan) -> None:

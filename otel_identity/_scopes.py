@@ -154,10 +154,15 @@ def set_run(
     return _run_context(run_id, previous_response_id, context)
 
 
-def _run_context(run_id: str, previous_response_id: str | None, context: Context | None) -> Context:
-    """``set_run`` for values already validated."""
+def _run_context(
+    run_id: str, previous_response_id: str | None, context: Context | None, *, explicit: bool = True
+) -> Context:
+    """``set_run`` for values already validated; ``explicit=False`` for an agent run of ours."""
     outer = get_identities(context) or EMPTY
-    return set_identities(outer.with_changes(run_id=run_id, previous_response_id=previous_response_id), context)
+    return set_identities(
+        outer.with_changes(run_id=run_id, previous_response_id=previous_response_id, run_opened_explicitly=explicit),
+        context,
+    )
 
 
 def set_task(task: TaskHandle, context: Context | None = None) -> Context:

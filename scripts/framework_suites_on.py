@@ -56,7 +56,12 @@ def _instrumented() -> list[str]:
     from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
     names = []
-    for cls in BaseInstrumentor.__subclasses__():
+    classes, pending = [], list(BaseInstrumentor.__subclasses__())
+    while pending:  # every subclass, not only direct ones (FrameworkInstrumentor sits in between)
+        cls = pending.pop()
+        classes.append(cls)
+        pending.extend(cls.__subclasses__())
+    for cls in classes:
         instance = getattr(cls, "_instance", None)
         if instance is not None and getattr(instance, "_is_instrumented_by_opentelemetry", False):
             names.append(f"{cls.__module__}.{cls.__name__}")

@@ -45,7 +45,8 @@ def test_a_name_outside_its_range_or_moved_is_not_used() -> None:
     assert outside.resolve() is None
     moved = dataclasses.replace(name, qualname=name.qualname + "_renamed")
     assert "not found" in (moved.problem() or "")
-    reshaped = dataclasses.replace(AF_REGISTRY[0], parameters=("something_else",))
+    with_parameters = next(entry for entry in REGISTRY if entry.parameters)
+    reshaped = dataclasses.replace(with_parameters, parameters=("something_else",))
     assert "expected ['something_else']" in (reshaped.problem() or "")
     missing = dataclasses.replace(name, distribution="not-a-distribution-xyz")
     assert missing.problem() == "not-a-distribution-xyz is not installed"

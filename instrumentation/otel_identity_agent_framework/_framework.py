@@ -7,10 +7,9 @@ public fallback, so a framework upgrade degrades telemetry detail instead of bre
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from otel_identity_agent_framework import _private as private
@@ -29,17 +28,10 @@ __all__ = [
 logger = logging.getLogger("otel_identity")
 
 
-def _load_conversation_helper() -> Callable[[str | None], contextlib.AbstractContextManager[None]] | None:
-    helper = private.USE_CONVERSATION.resolve()
-    return helper if callable(helper) else None  # type: ignore[return-value]
-
-
 def _check_conversation_variable() -> bool:
     return isinstance(private.CONVERSATION_VARIABLE.resolve(), contextvars.ContextVar)
 
 
-_CONVERSATION_HELPER = _load_conversation_helper()
-"""The framework's helper, or ``None`` (then :func:`enter_framework_conversation` does nothing)."""
 _CONVERSATION_VARIABLE = _check_conversation_variable()
 """Whether the framework's variable may be read; it is looked up at each read, in the module's namespace:
 ``importlib.reload(agent_framework.observability)`` (a test suite does it) creates a new one."""
@@ -54,6 +46,14 @@ _SET_BY_US: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 """The value we put into the framework's variable, where it is in force: ours is not "upstream"."""
 
 
+def _conversation_variable() -> contextvars.ContextVar[str | None] | None:
+    """The framework's variable, looked up where it lives now (a reload of its module makes a new one)."""
+    if not _CONVERSATION_VARIABLE:
+        return None
+    variable = getattr(_OBSERVABILITY, "_TELEMETRY_CONVERSATION_ID", None)
+    return variable if isinstance(variable, contextvars.ContextVar) else None
+
+
 def upstream_conversation() -> str | None:
     """The framework's telemetry conversation id when something upstream set it (a protocol adapter).
 
@@ -61,10 +61,8 @@ def upstream_conversation() -> str | None:
     not re-enter the framework's helper with a value of ours. A value an enclosing run of ours
     put there is not upstream: a scope the app opened inside that run must still win.
     """
-    if not _CONVERSATION_VARIABLE:
-        return None
-    variable = getattr(_OBSERVABILITY, "_TELEMETRY_CONVERSATION_ID", None)
-    if not isinstance(variable, contextvars.ContextVar):
+    variable = _conversation_variable()
+    if variable is None:
         return None
     value = variable.get()
     if not isinstance(value, str) or value == _SET_BY_US.get():
@@ -73,13 +71,19 @@ def upstream_conversation() -> str | None:
 
 
 class EnteredConversation:
-    """The framework's helper entered with our value, and our marker of it, undone together."""
+    """The framework's variable set to our value, and our marker of it, undone together."""
 
-    __slots__ = ("manager", "token")
+    __slots__ = ("marker", "token", "variable")
 
-    def __init__(self, manager: contextlib.AbstractContextManager[None], token: contextvars.Token[str | None]) -> None:
-        self.manager = manager
+    def __init__(
+        self,
+        variable: contextvars.ContextVar[str | None],
+        token: contextvars.Token[str | None],
+        marker: contextvars.Token[str | None],
+    ) -> None:
+        self.variable = variable
         self.token = token
+        self.marker = marker
 
 
 def enter_framework_conversation(conversation_id: str | None) -> EnteredConversation | None:
@@ -87,29 +91,29 @@ def enter_framework_conversation(conversation_id: str | None) -> EnteredConversa
 
     The framework then writes our stable id as ``gen_ai.conversation.id`` on its
     ``invoke_agent`` and ``chat`` spans instead of a rotating ``resp_*``: its spans are
-    enriched, not duplicated. Returns the entered manager to exit, or ``None`` when there is
-    nothing to undo (no id, no helper in this version, or the helper failed).
+    enriched, not duplicated. Returns what to undo, or ``None`` when there is nothing to undo
+    (no id, or the variable is not usable in this version).
 
-    A pair of functions rather than a ``contextlib`` generator: this runs on every attachment
-    of a run (several per run, one per stream pull).
+    Sets the variable directly, as the framework's own ``_use_telemetry_conversation_id`` does,
+    without entering that generator-based manager: this runs on every attachment of a run
+    (several per run, one per stream pull), where the manager cost ten times more.
     """
-    helper = _CONVERSATION_HELPER
-    if helper is None or conversation_id is None:
+    variable = _conversation_variable()
+    if variable is None or conversation_id is None:
         return None
     try:
-        manager = helper(conversation_id)
-        manager.__enter__()
+        token = variable.set(conversation_id)
     except Exception:
         logger.debug("otel-identity: could not set the framework conversation id", exc_info=True)
         return None
-    return EnteredConversation(manager, _SET_BY_US.set(conversation_id))
+    return EnteredConversation(variable, token, _SET_BY_US.set(conversation_id))
 
 
 def exit_framework_conversation(entered: EnteredConversation) -> None:
     """Undo :func:`enter_framework_conversation` (never raises)."""
     try:
-        _SET_BY_US.reset(entered.token)
-        entered.manager.__exit__(None, None, None)
+        _SET_BY_US.reset(entered.marker)
+        entered.variable.reset(entered.token)
     except Exception:
         logger.debug("otel-identity: could not reset the framework conversation id", exc_info=True)
 

@@ -21,7 +21,6 @@ __all__ = [
     "REGISTRY",
     "STREAM_ERROR",
     "UPDATE_OPERATION_STATE",
-    "USE_CONVERSATION",
 ]
 
 _CORE: Final = "agent-framework-core"
@@ -29,17 +28,13 @@ _CORE_RANGE: Final = ">=1.23,<2"
 _A2A: Final = "agent-framework-a2a"
 _A2A_RANGE: Final = ">=1.0.0b261022,<2"
 
-USE_CONVERSATION: Final = PrivateName(
-    _CORE, _CORE_RANGE, "agent_framework.observability", "_use_telemetry_conversation_id", ("conversation_id",)
-)
-"""Sets the context variable the framework's ``invoke_agent``/``chat`` spans read for ``gen_ai.conversation.id``.
-Fallback: the framework writes its own value there (the identity processor's stays where it writes none)."""
-
 CONVERSATION_VARIABLE: Final = PrivateName(
     _CORE, _CORE_RANGE, "agent_framework.observability", "_TELEMETRY_CONVERSATION_ID"
 )
-"""That context variable: a value already set is an identity set explicitly upstream (a protocol adapter's).
-Fallback: nothing upstream is seen."""
+"""The context variable the framework's ``invoke_agent``/``chat`` spans read for ``gen_ai.conversation.id``: we
+set it to the stable id (as its ``_use_telemetry_conversation_id`` does), and a value already set there by
+someone else is an identity set explicitly upstream (a protocol adapter's). Fallback: the framework writes
+its own value on its spans (the identity processor's stays where it writes none); nothing upstream is seen."""
 
 OTEL_CONVERSATION_READER: Final = PrivateName(
     _CORE, _CORE_RANGE, "agent_framework._agents", "BaseAgent._get_otel_conversation_id", ("session",)
@@ -65,7 +60,6 @@ A2A_MAP_STREAM: Final = PrivateName(_A2A, _A2A_RANGE, "agent_framework_a2a._agen
 """Every A2A protocol item a run receives. Fallback: the items the agent's updates carry."""
 
 REGISTRY: Final = (
-    USE_CONVERSATION,
     CONVERSATION_VARIABLE,
     OTEL_CONVERSATION_READER,
     STREAM_ERROR,

@@ -38,7 +38,6 @@ def unverified_instrumentor(
     # As on a version outside every private name's verified range: each falls back to the public surface.
     for name in ("_STREAM_ERROR", "_OPERATION_STATE", "_OTEL_CONVERSATION_READER"):
         monkeypatch.setattr(_framework, name, False)
-    monkeypatch.setattr(_framework, "_CONVERSATION_HELPER", None)
     monkeypatch.setattr(_framework, "_CONVERSATION_VARIABLE", False)
     for name in ("A2A_PREPARE_MESSAGE", "A2A_MAP_STREAM"):
         monkeypatch.setattr(_private, name, dataclasses.replace(getattr(_private, name), versions="<0"))

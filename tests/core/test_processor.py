@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from opentelemetry import trace
@@ -111,6 +112,9 @@ def test_add_identity_processor_is_idempotent() -> None:
 
 class _ExplodingAttributes(dict):  # type: ignore[type-arg]
     def get(self, *args: object) -> object:
+        raise RuntimeError("boom inside telemetry")
+
+    def __iter__(self) -> Any:
         raise RuntimeError("boom inside telemetry")
 
 

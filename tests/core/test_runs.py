@@ -90,3 +90,15 @@ def test_reentering_an_equal_scope_changes_nothing() -> None:
         current = context_api.get_current()
         assert oi.set_conversation("ctx-1") is current
         assert oi.set_task(oi.TaskHandle("task-1")) is current, "the enclosing handle tracks the task's state"
+
+
+def test_a_run_id_the_app_opened_is_adopted_by_the_first_agent_run_only() -> None:
+    with oi.session_scope("s-1"), oi.run_scope("app-run-7"):
+        first = plan_run(session_id="s-1", owner=Session())
+        token = context_api.attach(run_context(first))
+        try:
+            deeper = plan_run(session_id="s-1", owner=Session())
+        finally:
+            context_api.detach(token)
+    assert first.run_id == "app-run-7" and first.parent_run_id is None
+    assert deeper.run_id != "app-run-7" and deeper.parent_run_id == "app-run-7"

@@ -14,7 +14,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 from otel_identity_agent_framework import AgentFrameworkInstrumentor
-from wf_support import assert_one_conversation, attrs, roots, run_tree, sequential
+from wf_support import assert_one_conversation, attrs, named, roots, run_tree, sequential
 
 import otel_identity
 from otel_identity import attributes as attr
@@ -130,12 +130,16 @@ async def test_uninstrument_restores_the_framework(spans: InMemorySpanExporter, 
 
 
 @pytest.mark.usefixtures("instrumentor")
-async def test_a_workflow_inside_the_apps_run_scope_is_nested_in_it(spans: InMemorySpanExporter) -> None:
+async def test_a_workflow_inside_the_apps_run_scope_adopts_its_run_id(spans: InMemorySpanExporter) -> None:
+    """The app's own run id (run_scope, an AG-UI run_id) is the run: adopted, not nested under."""
     with otel_identity.session_scope("session-a"), otel_identity.run_scope("app-run-1"):
         await sequential().run("plan a trip to Lisbon")
 
     finished = spans.get_finished_spans()
     run = roots(finished, "workflow.run")[0]
-    assert attrs(run)[attr.PARENT_RUN_ID] == "app-run-1"
-    assert attrs(run)[attr.RUN_ID] != "app-run-1"
+    assert attrs(run)[attr.RUN_ID] == "app-run-1"
+    assert attr.PARENT_RUN_ID not in attrs(run)
+    participants = named(run_tree(finished, run), "invoke_agent")
+    assert participants and all(attrs(span)[attr.PARENT_RUN_ID] == "app-run-1" for span in participants)
+    assert all(attrs(span)[attr.RUN_ID] != "app-run-1" for span in participants)
     assert_one_conversation(run_tree(finished, run), session_id="session-a", conversation_id="session-a")
