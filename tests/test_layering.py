@@ -33,7 +33,7 @@ def test_no_instrumentor_writes_an_identity_attribute() -> None:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             code = line.split("#", 1)[0]
             stripped = code.strip()
-            if stripped.startswith(("\"", "'", "*", "``", ":")) or not stripped:
+            if stripped.startswith(('"', "'", "*", "``", ":")) or not stripped:
                 continue  # docstring lines
             if IDENTITY_NAMES.search(code) and "_TELEMETRY_CONVERSATION_ID" not in code:
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {stripped}")
