@@ -36,7 +36,7 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-__all__ = ["OtlpJsonFileExporter", "encode_line"]
+__all__ = ["AppendOnlyFile", "OtlpJsonFileExporter", "encode_line"]
 
 logger = logging.getLogger("otel_identity")
 
@@ -63,17 +63,46 @@ def encode_line(spans: Sequence[ReadableSpan]) -> bytes:
     return (json.dumps(request, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
 
 
-class OtlpJsonFileExporter(SpanExporter):
-    """Append each batch of spans to ``path`` as one OTLP/JSON line.
+class AppendOnlyFile:
+    """A file that export threads append whole lines to: one ``write(2)`` per line, never buffered.
 
-    The file is created if missing and opened on construction, so a path that cannot be
-    written raises ``OSError`` at set-up, never later on the export thread.
+    Opened on construction, so a path that cannot be written raises ``OSError`` at set-up,
+    never later on an export thread. Shared by the span and log-record exporters.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self._lock = threading.Lock()
         self._fd: int | None = os.open(self.path, _FLAGS, 0o644)
+
+    def append(self, line: bytes, what: str) -> bool:
+        """Write ``line`` (``what`` names its contents for the log); ``False`` when it did not all land."""
+        with self._lock:
+            if self._fd is None:
+                return False
+            try:
+                written = os.write(self._fd, line)
+            except OSError:
+                logger.warning("otel-identity: could not write %s to %s", what, self.path, exc_info=True)
+                return False
+        if written != len(line):  # only on a full disk or similar: a torn line is better reported than hidden
+            logger.warning("otel-identity: short write to %s (%d of %d bytes)", self.path, written, len(line))
+            return False
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+class OtlpJsonFileExporter(SpanExporter):
+    """Append each batch of spans to ``path`` as one OTLP/JSON line (see :class:`AppendOnlyFile`)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._file = AppendOnlyFile(path)
+        self.path = self._file.path
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if not spans:
@@ -83,25 +112,11 @@ class OtlpJsonFileExporter(SpanExporter):
         except Exception:
             logger.warning("otel-identity: could not encode %d spans as OTLP/JSON", len(spans), exc_info=True)
             return SpanExportResult.FAILURE
-        with self._lock:
-            if self._fd is None:
-                return SpanExportResult.FAILURE
-            try:
-                written = os.write(self._fd, line)
-            except OSError:
-                logger.warning("otel-identity: could not write spans to %s", self.path, exc_info=True)
-                return SpanExportResult.FAILURE
-        if written != len(line):  # only on a full disk or similar: a torn line is better reported than hidden
-            logger.warning("otel-identity: short write to %s (%d of %d bytes)", self.path, written, len(line))
-            return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS
+        return SpanExportResult.SUCCESS if self._file.append(line, "spans") else SpanExportResult.FAILURE
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         # Every export is already a write(2) to the file; nothing is buffered in this process.
         return True
 
     def shutdown(self) -> None:
-        with self._lock:
-            fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+        self._file.close()

@@ -21,7 +21,6 @@ import base64
 import json
 import logging
 import os
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -32,12 +31,12 @@ from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 
 from otel_identity import attributes as attr
+from otel_identity_demo.otlp_json import AppendOnlyFile
 
 __all__ = ["ERROR_SEVERITY", "LogCounter", "LogCounts", "OtlpJsonLogFileExporter", "encode_logs_line"]
 
 logger = logging.getLogger("otel_identity")
 
-_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
 ERROR_SEVERITY: Final = 17
 """OTLP ``SeverityNumber`` of ERROR (17-20); FATAL is 21-24. Python ``logging.ERROR`` maps to 17."""
 
@@ -59,9 +58,8 @@ class OtlpJsonLogFileExporter(LogRecordExporter):
     """Append each batch of log records to ``path`` as one OTLP/JSON line (same file rules as the span exporter)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = os.fspath(path)
-        self._lock = threading.Lock()
-        self._fd: int | None = os.open(self.path, _FLAGS, 0o644)
+        self._file = AppendOnlyFile(path)
+        self.path = self._file.path
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         if not batch:
@@ -71,24 +69,14 @@ class OtlpJsonLogFileExporter(LogRecordExporter):
         except Exception:
             logger.warning("otel-identity: could not encode %d log records as OTLP/JSON", len(batch), exc_info=True)
             return LogRecordExportResult.FAILURE
-        with self._lock:
-            if self._fd is None:
-                return LogRecordExportResult.FAILURE
-            try:
-                written = os.write(self._fd, line)
-            except OSError:
-                logger.warning("otel-identity: could not write log records to %s", self.path, exc_info=True)
-                return LogRecordExportResult.FAILURE
-        return LogRecordExportResult.SUCCESS if written == len(line) else LogRecordExportResult.FAILURE
+        ok = self._file.append(line, "log records")
+        return LogRecordExportResult.SUCCESS if ok else LogRecordExportResult.FAILURE
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
 
     def shutdown(self) -> None:
-        with self._lock:
-            fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+        self._file.close()
 
 
 @dataclass
