@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from agent_framework.observability import OBSERVABILITY_SETTINGS, disable_instrumentation, enable_instrumentation
+from af_fixtures import framework_telemetry
 from opentelemetry.sdk.trace import TracerProvider
 from otel_identity_a2a import A2AInstrumentor
 from otel_identity_agent_framework import AgentFrameworkInstrumentor
 from reliability_support import OpenSpans, Recorder
+
+__all__ = ["framework_telemetry"]
 
 _OPEN_SPANS = OpenSpans()
 _RECORDER = Recorder()
@@ -38,33 +40,6 @@ def recorder(tracer_provider: TracerProvider) -> Iterator[Recorder]:
     _track(tracer_provider)
     yield _RECORDER
     _RECORDER.stop()
-
-
-@pytest.fixture
-def framework_telemetry(request: pytest.FixtureRequest) -> Iterator[bool]:
-    """agent-framework's own telemetry on (``True``, default) or off for this test; restored exactly after.
-
-    ``disable_instrumentation()`` is sticky (only ``enable_instrumentation(force=True)`` undoes
-    it), so the previous settings are saved and put back field by field.
-    """
-    on = bool(getattr(request, "param", True))
-    saved = (
-        OBSERVABILITY_SETTINGS.is_user_disabled,
-        OBSERVABILITY_SETTINGS.enable_instrumentation,
-        OBSERVABILITY_SETTINGS.enable_sensitive_data,
-    )
-    if on:
-        enable_instrumentation(force=True)
-    else:
-        disable_instrumentation()
-    assert OBSERVABILITY_SETTINGS.ENABLED is on
-    yield on
-    user_disabled, enabled, sensitive = saved
-    enable_instrumentation(force=True)
-    OBSERVABILITY_SETTINGS.enable_instrumentation = enabled
-    OBSERVABILITY_SETTINGS.enable_sensitive_data = sensitive
-    if user_disabled:
-        disable_instrumentation()
 
 
 @pytest.fixture

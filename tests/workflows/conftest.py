@@ -1,46 +1,7 @@
-"""Fixtures for the workflow tests: the agent-framework instrumentor, the framework's own telemetry on or off.
-
-The framework's switch is process-wide and ``disable_instrumentation()`` is sticky; the
-settings are saved and restored exactly (as in ``tests/agent_framework/conftest.py``).
-"""
+"""Fixtures for the workflow tests: the instrumentor and the framework's own telemetry switch (shared)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from af_fixtures import framework_telemetry, instrumentor
 
-import pytest
-from agent_framework.observability import OBSERVABILITY_SETTINGS, disable_instrumentation, enable_instrumentation
-from opentelemetry.sdk.trace import TracerProvider
-from otel_identity_agent_framework import AgentFrameworkInstrumentor
-
-
-@pytest.fixture
-def instrumentor(tracer_provider: TracerProvider) -> Iterator[AgentFrameworkInstrumentor]:
-    """The instrumentor, on for this test (global provider), off afterwards."""
-    instance = AgentFrameworkInstrumentor()
-    instance.instrument()
-    yield instance
-    instance.uninstrument()
-
-
-@pytest.fixture
-def framework_telemetry(request: pytest.FixtureRequest) -> Iterator[bool]:
-    """agent-framework's own instrumentation on (``True``, the default) or off; parametrize indirectly."""
-    on = bool(getattr(request, "param", True))
-    saved = (
-        OBSERVABILITY_SETTINGS.is_user_disabled,
-        OBSERVABILITY_SETTINGS.enable_instrumentation,
-        OBSERVABILITY_SETTINGS.enable_sensitive_data,
-    )
-    if on:
-        enable_instrumentation(force=True)
-    else:
-        disable_instrumentation()
-    assert OBSERVABILITY_SETTINGS.ENABLED is on
-    yield on
-    user_disabled, enabled, sensitive = saved
-    enable_instrumentation(force=True)
-    OBSERVABILITY_SETTINGS.enable_instrumentation = enabled
-    OBSERVABILITY_SETTINGS.enable_sensitive_data = sensitive
-    if user_disabled:
-        disable_instrumentation()
+__all__ = ["framework_telemetry", "instrumentor"]
