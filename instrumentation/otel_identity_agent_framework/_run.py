@@ -95,20 +95,15 @@ class RunState:
         self.own: Operation | None = None
         """Our ``invoke_agent`` span's operation, when the framework does not emit one."""
         self.recorded = False
-        self.ended = False
         self.extra: dict[str, Any] = {}
         """Per-integration facts (the A2A request actually sent, for example)."""
         self.identities_cache: tuple[Identities | None, TaskHandle | None, Identities | None] | None = None
         """(enclosing identities, task, the run's identities built on them): see :func:`_run_identities`."""
 
-    @property
-    def own_span(self) -> trace.Span | None:
-        """Our ``invoke_agent`` span, when the framework does not emit one."""
-        return self.own.span if self.own is not None else None
-
-    @own_span.setter
-    def own_span(self, span: trace.Span | None) -> None:
-        self.own = Operation(span, failures=BaseException) if span is not None else None
+    def own_run_span(self, span: trace.Span, *, error_states: Collection[str] = ()) -> None:
+        """Make ``span``, started by us, the run span: we end it (like the framework's own, cancellation fails it)."""
+        self.own = Operation(span, error_states=error_states, failures=BaseException)
+        self.run_span = span
 
 
 def current_state(context: Context | None = None) -> RunState | None:
@@ -222,9 +217,7 @@ def start_run_span(
     name = f"{INVOKE_AGENT} {attrs.get(attributes.GEN_AI_AGENT_NAME, 'agent')}"
     context, _ = _run_context(state, context_api.get_current(), with_span=False)
     span = state.tracer.start_span(name, context=context, kind=kind, attributes=attrs)
-    # Like the framework's invoke_agent span, ours is marked failed by cancellation too.
-    state.own = Operation(span, error_states=error_states, failures=BaseException)
-    state.run_span = span
+    state.own_run_span(span, error_states=error_states)
     record_run(span, state.plan)
     _record_resumed(state, span)
     return span

@@ -180,8 +180,7 @@ def _start_own_span(call: _WorkflowCall, workflow: Any) -> None:
             attributes[str(key)] = value
     with applied(state):  # started inside the run's scope, like the framework's span
         span = state.tracer.start_span(str(OtelAttr.WORKFLOW_RUN_SPAN), kind=SpanKind.INTERNAL, attributes=attributes)
-    state.own_span = span
-    state.run_span = span
+    state.own_run_span(span)
     call.record_start()
 
 
