@@ -2,13 +2,18 @@
 
 An agent-framework ``Agent`` on the scripted model, with tools that call the flights and
 hotels agents through ``agent_framework_a2a.A2AAgent`` (and a2a-sdk's client to cancel a
-task). It plays every conversation of :data:`otel_identity_demo.script.CONVERSATIONS` at once
-(``asyncio.gather``), turn after turn, then exits.
+task), and a tool that runs a multi-city request through an agent-framework-orchestrations
+Sequential pipeline (planner, then reviewer) run as an agent, in this process. It plays every
+conversation of :data:`otel_identity_demo.script.CONVERSATIONS` at once (``asyncio.gather``),
+turn after turn, then exits.
 
 Each turn is its own trace: a root span ``concierge turn`` opened inside the session's scope,
 so the root carries ``session.id`` (Phoenix, for one, groups sessions by the root span's
 ``session.id``). The A2A sessions are named like the concierge's session, so the remote
 agents' spans carry the same ``session.id`` (sent in baggage: both servers are trusted peers).
+So is the pipeline's ``AgentSession``; the pipeline's spans (workflow, executors, messages,
+the participants' runs) carry the concierge's session without it, by otel-identity's nesting
+rule: a run nested in another keeps the outer conversation.
 
 Configuration arrives as one JSON line on stdin (the runner starts this process while the
 servers are still starting): ``{"flights": url, "hotels": url, "run_tag": tag, "pace": seconds}``.
@@ -30,7 +35,18 @@ from opentelemetry import trace
 from otel_identity_demo._logging import demo_logger
 from otel_identity_demo._process import EXIT_USAGE, quiet_logs, read_line, shut_down, stop_when_asked, tell
 from otel_identity_demo._telemetry import setup_tracing
-from otel_identity_demo.script import CONCIERGE_DEFAULT, CONVERSATIONS, Conversation, concierge_rules, session_id
+from otel_identity_demo.script import (
+    CONCIERGE_DEFAULT,
+    CONVERSATIONS,
+    ITINERARY_DEFAULT,
+    PIPELINE,
+    PIPELINE_PARTICIPANTS,
+    Conversation,
+    concierge_rules,
+    itinerary_rules,
+    route,
+    session_id,
+)
 
 __all__ = ["main"]
 
@@ -40,15 +56,46 @@ TURN_SPAN: Final = "concierge turn"
 _EXIT_INTERRUPTED: Final = 130
 
 
-class Delegates:
-    """The remote agents as one session's tools; the A2A sessions share the concierge's session id."""
+def itinerary_pipeline(client: Any) -> Any:
+    """The Sequential pipeline (planner, then reviewer) on ``client``, run as the agent :data:`PIPELINE`."""
+    from agent_framework import Agent, tool
+    from agent_framework_orchestrations import SequentialBuilder
 
-    def __init__(self, flights: Any, hotels: Any, session: str) -> None:
+    planner_name, reviewer_name = PIPELINE_PARTICIPANTS
+    planner = Agent(
+        client, name=planner_name, instructions="Route a multi-city trip.", tools=[tool(route, name="route")]
+    )
+    reviewer = Agent(client, name=reviewer_name, instructions="Review the plan.")
+    # ensure_trailing_user_turn: the reviewer's last user message is "please continue." (see script.py).
+    workflow = SequentialBuilder(
+        participants=[planner, reviewer], ensure_trailing_user_turn=True, output_from="all"
+    ).build()
+    return workflow.as_agent(PIPELINE)
+
+
+class Delegates:
+    """The remote agents and the pipeline as one session's tools; their sessions share the concierge's id."""
+
+    def __init__(self, flights: Any, hotels: Any, itinerary_client: Any, session: str) -> None:
         self._flights = flights
         self._hotels = hotels
+        self._session = session
         self._flights_session = flights.create_session(session_id=session)
         self._hotels_session = hotels.create_session(session_id=session)
+        self._itinerary_client = itinerary_client
+        self._itinerary: tuple[Any, Any] | None = None
         self._search_task: str | None = None
+
+    async def plan_itinerary(self, request: str) -> str:
+        """Plan a multi-city trip with the pipeline (its session keeps the plan for the next turn)."""
+        if self._itinerary is None:
+            # Built at first use, in the turn: the framework's workflow.build span is part of the session.
+            # One pipeline per conversation: a workflow runs one request at a time.
+            pipeline = itinerary_pipeline(self._itinerary_client)
+            self._itinerary = pipeline, pipeline.create_session(session_id=self._session)
+        pipeline, session = self._itinerary
+        response = await pipeline.run(request, session=session)
+        return " ".join(message.text for message in response.messages if message.text)
 
     async def ask_flights(self, request: str) -> str:
         """Ask the flights agent (one A2A request, not streamed)."""
@@ -90,6 +137,7 @@ class Delegates:
             tool(self.ask_hotels, name="ask_hotels"),
             tool(self.start_flight_search, name="start_flight_search"),
             tool(self.cancel_flight_search, name="cancel_flight_search"),
+            tool(self.plan_itinerary, name="plan_itinerary"),
         ]
 
 
@@ -124,16 +172,26 @@ async def _turn(agent: Any, session: Any, text: str, *, stream: bool) -> str:
 
 
 async def _converse(
-    conversation: Conversation, *, client: Any, flights: Any, hotels: Any, run_tag: str, pace: float
+    conversation: Conversation,
+    *,
+    client: Any,
+    itinerary_client: Any,
+    flights: Any,
+    hotels: Any,
+    run_tag: str,
+    pace: float,
 ) -> None:
     from agent_framework import Agent
 
     from otel_identity import session_scope
 
     session = session_id(conversation, run_tag)
-    delegates = Delegates(flights, hotels, session)
+    delegates = Delegates(flights, hotels, itinerary_client, session)
     agent = Agent(
-        client, name=SERVICE, instructions="Plan trips with the flights and hotels agents.", tools=delegates.tools()
+        client,
+        name=SERVICE,
+        instructions="Plan trips with the flights and hotels agents and the itinerary pipeline.",
+        tools=delegates.tools(),
     )
     agent_session = agent.create_session(session_id=session)
     tracer = trace.get_tracer("otel_identity_demo")
@@ -163,9 +221,19 @@ async def _play(flights_url: str, hotels_url: str, run_tag: str, pace: float) ->
         flights = A2AAgent(agent_card=flights_card, http_client=http)
         hotels = A2AAgent(agent_card=hotels_card, http_client=http)
         client = ScriptedChatClient(mode="responses", rules=concierge_rules(), default_answer=CONCIERGE_DEFAULT)
+        # The pipeline's model: a chat-completions one ("local"), so its ids (chatcmpl-*) never meet the concierge's.
+        itinerary_client = ScriptedChatClient(mode="local", rules=itinerary_rules(), default_answer=ITINERARY_DEFAULT)
         await asyncio.gather(
             *(
-                _converse(conversation, client=client, flights=flights, hotels=hotels, run_tag=run_tag, pace=pace)
+                _converse(
+                    conversation,
+                    client=client,
+                    itinerary_client=itinerary_client,
+                    flights=flights,
+                    hotels=hotels,
+                    run_tag=run_tag,
+                    pace=pace,
+                )
                 for conversation in CONVERSATIONS
             )
         )

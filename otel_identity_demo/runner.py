@@ -50,7 +50,15 @@ SERVICES: Final = ("flights", "hotels")
 START_TIMEOUT: Final = 60.0
 PLAY_TIMEOUT: Final = 120.0
 STOP_TIMEOUT: Final = 10.0
-_REQUIRED_MODULES: Final = ("agent_framework", "agent_framework_a2a", "a2a", "uvicorn", "starlette", "httpx")
+_REQUIRED_MODULES: Final = (
+    "agent_framework",
+    "agent_framework_a2a",
+    "agent_framework_orchestrations",
+    "a2a",
+    "uvicorn",
+    "starlette",
+    "httpx",
+)
 _RUN_TAG: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
 
 

@@ -1,6 +1,6 @@
 """What happens in the demo: the users' conversations and what each service's scripted model answers.
 
-Everything here is data (plus two tiny tools), so the demo is the same on every run and the
+Everything here is data (plus three tiny tools), so the demo is the same on every run and the
 end-to-end tests can read what to expect from it. Only the ids differ between runs: trace,
 task and context ids are random, session ids end with the run's tag.
 
@@ -20,6 +20,16 @@ The conversations, run concurrently (one asyncio task each):
     failed task.
 ``tokyo-search``
     a long search started in the background; cancelled in the next turn; then a hotel.
+``grand-tour``
+    a multi-city trip: the concierge calls its ``plan_itinerary`` tool, which runs an
+    agent-framework-orchestrations Sequential pipeline (a ``planner`` agent, which calls its
+    own ``route`` tool, then a ``reviewer`` agent) as an agent, in the concierge's process;
+    the next turn changes the order, in the same pipeline session.
+
+The pipeline's two agents share one model, a chat-completions one (``chatcmpl-*`` ids: no
+service-side conversation). The pipeline is built with ``ensure_trailing_user_turn``, so the
+reviewer's last user message is the framework's "please continue." and the reviewer's rule
+can tell its call from the planner's.
 """
 
 from __future__ import annotations
@@ -39,12 +49,17 @@ __all__ = [
     "FLIGHTS_DEFAULT",
     "HOTELS_DEFAULT",
     "HOTELS_QUESTION",
+    "ITINERARY_DEFAULT",
+    "PIPELINE",
+    "PIPELINE_PARTICIPANTS",
     "Conversation",
     "Turn",
     "concierge_rules",
     "flights_rules",
     "has_dates",
     "hotels_rules",
+    "itinerary_rules",
+    "route",
     "search_flights",
     "session_id",
 ]
@@ -105,6 +120,14 @@ CONVERSATIONS: Final = (
             Turn("Hotel in Tokyo from August 3 to August 5", stream=True),
         ),
     ),
+    Conversation(
+        "grand-tour",
+        "margaret",
+        (
+            Turn("Plan a trip to Paris and Rome in September"),
+            Turn("Make the trip Rome first, then Paris", stream=True),
+        ),
+    ),
 )
 """The demo's sessions, in the order they start."""
 
@@ -128,6 +151,7 @@ def concierge_rules() -> list[Rule]:
     from otel_identity_testing.scripted_chat import Rule
 
     return [
+        Rule(re.compile(r"\btrip\b", re.IGNORECASE), tool="plan_itinerary", arguments=_request, answer="{result}"),
         Rule(re.compile(r"\bcancel\b", re.IGNORECASE), tool="cancel_flight_search", arguments={}, answer="{result}"),
         Rule("every flight", tool="start_flight_search", arguments=_request, answer="{result}"),
         Rule(
@@ -206,6 +230,41 @@ def has_dates(text: str) -> bool:
 def hotels_rules() -> list[Rule]:
     """The hotels agent's model: every request that reaches it has dates, and gets a room."""
     return []
+
+
+# endregion
+
+# region itinerary (the concierge's Sequential pipeline)
+
+PIPELINE: Final = "itinerary"
+"""The name of the pipeline run as an agent (``workflow.as_agent(PIPELINE)``)."""
+PIPELINE_PARTICIPANTS: Final = ("planner", "reviewer")
+"""The pipeline's agents, in the order they run."""
+ITINERARY_DEFAULT: Final = "I can only help with itineraries."
+_NIGHTS: Final = 3
+_REVIEW: Final = "Reviewed: the order works; book the train between the cities early."
+
+
+def _cities(text: str) -> Mapping[str, str]:
+    """The cities of the timetable a request names, in the order it names them."""
+    found = re.findall(r"\b(" + "|".join(city.title() for city in _TIMETABLE) + r")\b", text)
+    return {"cities": ", ".join(dict.fromkeys(found))}
+
+
+def route(cities: str) -> str:
+    """A route through ``cities`` (comma-separated), in that order, with the nights in each."""
+    stops = [city.strip() for city in cities.split(",") if city.strip()]
+    return " -> ".join(f"{city} ({_NIGHTS} nights)" for city in stops) or "no city to visit"
+
+
+def itinerary_rules() -> list[Rule]:
+    """The pipeline's model: the planner routes the trip with its tool; the reviewer approves the plan."""
+    from otel_identity_testing.scripted_chat import Rule
+
+    return [
+        Rule("please continue", answer=_REVIEW),
+        Rule("trip", tool="route", arguments=_cities, answer="Plan: {result}."),
+    ]
 
 
 # endregion

@@ -18,7 +18,7 @@ import pytest
 from demo_files import CLIENT, ERROR, SERVER, DemoRun, RawSpan, below, load, run_demo
 
 from otel_identity import attributes as attr
-from otel_identity_demo.script import CONVERSATIONS, session_id
+from otel_identity_demo.script import CONVERSATIONS, PIPELINE, PIPELINE_PARTICIPANTS, session_id
 
 TAG = "e2e"
 A2A_METHODS = ("SendMessage", "SendStreamingMessage", "CancelTask")
@@ -27,7 +27,9 @@ EXPECTED_SERVICES = {
     "rome-weekend": {"concierge", "flights", "hotels"},
     "atlantis": {"concierge", "flights"},
     "tokyo-search": {"concierge", "flights", "hotels"},
+    "grand-tour": {"concierge"},  # the Sequential pipeline runs in the concierge's process
 }
+WORKFLOW_SPANS = ("workflow.run", "executor.process", "message.send", "edge_group.process")
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +120,9 @@ def _final_state(span: RawSpan) -> str:
 
 
 def test_the_scripted_task_stories_happened(spans: list[RawSpan]) -> None:
-    paris, atlantis, tokyo = (session_id(c, TAG) for c in CONVERSATIONS if c.name != "rome-weekend")
+    paris, atlantis, tokyo = (
+        session_id(c, TAG) for c in CONVERSATIONS if c.name in ("paris-trip", "atlantis", "tokyo-search")
+    )
     # A flight, then a hotel task that waits for input and is continued in the next turn.
     (first_flight,) = a2a(turn(spans, paris, 1), CLIENT, "SendMessage")
     (asked,) = a2a(turn(spans, paris, 2), CLIENT, "SendStreamingMessage")
@@ -197,6 +201,55 @@ def test_a_run_id_stays_in_its_run_and_its_process(spans: list[RawSpan]) -> None
         assert top.name.startswith("invoke_agent"), top.name
         inside = {span.id for span in below(spans, top)}
         assert {span.id for span in members} <= inside, f"run {run_id} outside its run span"
+
+
+def test_the_pipeline_turns_are_nested_in_the_concierge_run_and_its_conversation(spans: list[RawSpan]) -> None:
+    tour = session_id(next(c for c in CONVERSATIONS if c.name == "grand-tour"), TAG)
+    turns = [turn(spans, tour, index) for index in (1, 2)]
+    # Every workflow span of the session is in one of its pipeline turns.
+    workflow_traces = {
+        s.trace for s in spans if s.name.startswith(WORKFLOW_SPANS) and s.attributes.get(attr.SESSION_ID) == tour
+    }
+    assert workflow_traces == {members[0].trace for members in turns}
+    conversations: set[str] = set()
+    participant_sessions: list[dict[str, str]] = []
+    for members in turns:
+        (concierge_run,) = [s for s in members if s.name == "invoke_agent concierge"]
+        (pipeline_run,) = [s for s in members if s.name == f"invoke_agent {PIPELINE}"]
+        (workflow_run,) = [s for s in members if s.name == "workflow.run"]
+        inside_concierge = {s.id for s in below(spans, concierge_run)}
+        inside_pipeline = below(spans, pipeline_run)
+        assert workflow_run.id in {s.id for s in inside_pipeline} and pipeline_run.id in inside_concierge
+        workflow = [s for s in members if s.name.startswith(WORKFLOW_SPANS)]
+        processed = sorted((s for s in workflow if s.name.startswith("executor.process")), key=lambda s: s.start)
+        assert [s.attributes["executor.id"] for s in processed] == ["input-conversation", *PIPELINE_PARTICIPANTS]
+        assert {name for s in workflow for name in WORKFLOW_SPANS if s.name.startswith(name)} == set(WORKFLOW_SPANS)
+        participants = {s.name.removeprefix("invoke_agent "): s for s in members if s.name.startswith("invoke_agent ")}
+        assert set(participants) == {"concierge", PIPELINE, *PIPELINE_PARTICIPANTS}
+        concierge_run_id = concierge_run.attributes[attr.RUN_ID]
+        pipeline_run_id = pipeline_run.attributes[attr.RUN_ID]
+        assert pipeline_run.attributes[attr.PARENT_RUN_ID] == concierge_run_id != pipeline_run_id
+        assert workflow_run.attributes[attr.RUN_ID] == pipeline_run_id  # the WorkflowAgent's run is the workflow's
+        own_sessions: dict[str, str] = {}
+        for name in PIPELINE_PARTICIPANTS:
+            run = participants[name]
+            assert run.id in inside_concierge, f"{name} is not below the concierge's run"
+            assert run.attributes[attr.PARENT_RUN_ID] == pipeline_run_id
+            assert run.attributes[attr.RUN_ID] not in (concierge_run_id, pipeline_run_id)
+            own_sessions[name] = run.attributes[attr.AGENT_SESSION_ID]
+            chats = [s for s in below(spans, run) if s.name.startswith("chat")]
+            assert chats, name
+            workflow += [run, *chats]
+        participant_sessions.append(own_sessions)
+        for span in workflow:
+            assert span.trace == concierge_run.trace and span.id in inside_concierge, span.name
+            assert span.attributes[attr.SESSION_ID] == tour, span.name
+            conversations.add(span.attributes[attr.GEN_AI_CONVERSATION_ID])
+    # One conversation across both turns (the user's, never a rotating resp_* handle); each participant keeps
+    # its own AgentSession, recorded on its run span only.
+    assert conversations == {tour}
+    assert participant_sessions[0] == participant_sessions[1]
+    assert tour not in participant_sessions[0].values()
 
 
 def test_no_continuation_token_is_ever_recorded(spans: list[RawSpan]) -> None:
