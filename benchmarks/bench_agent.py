@@ -26,7 +26,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from otel_identity_agent_framework import AgentFrameworkInstrumentor
 
-from otel_identity import IdentitySpanProcessor
+from otel_identity import add_identity_processor
 from otel_identity import attributes as attr
 from otel_identity_testing.scripted_chat import Rule, ScriptedChatClient
 
@@ -69,7 +69,7 @@ def _check(loop: asyncio.AbstractEventLoop, instrumentor: AgentFrameworkInstrume
     for instrumented in (False, True):
         provider = TracerProvider()
         if instrumented:
-            provider.add_span_processor(IdentitySpanProcessor())
+            add_identity_processor(provider)
         exporter = InMemorySpanExporter()
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         previous, switch.current = switch.current, provider
@@ -92,7 +92,7 @@ def _check(loop: asyncio.AbstractEventLoop, instrumentor: AgentFrameworkInstrume
 def run(*, quick: bool) -> list[Row]:
     switch = global_switch()
     baseline, ours = TracerProvider(), TracerProvider()
-    ours.add_span_processor(IdentitySpanProcessor())
+    add_identity_processor(ours)
     enable_instrumentation(force=True)
     instrumentor = AgentFrameworkInstrumentor()
     loop = asyncio.new_event_loop()

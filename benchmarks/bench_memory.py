@@ -28,7 +28,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from otel_identity_agent_framework import AgentFrameworkInstrumentor
 
-from otel_identity import IdentitySpanProcessor, run_scope, session_scope
+from otel_identity import add_identity_processor, run_scope, session_scope
 
 __all__ = ["run"]
 
@@ -37,7 +37,7 @@ LIMIT_BYTES: Final = 2 * 1024 * 1024
 
 def _provider() -> TracerProvider:
     provider = TracerProvider()
-    provider.add_span_processor(IdentitySpanProcessor())
+    add_identity_processor(provider)
     provider.add_span_processor(SimpleSpanProcessor(DropExporter()))
     return provider
 

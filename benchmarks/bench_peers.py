@@ -61,7 +61,7 @@ from opentelemetry.trace import Tracer
 from opentelemetry.util.types import AttributeValue
 from otel_identity_agent_framework import AgentFrameworkInstrumentor
 
-from otel_identity import IdentitySpanProcessor, session_scope
+from otel_identity import add_identity_processor, session_scope
 from otel_identity import attributes as attr
 
 __all__ = ["run"]
@@ -190,17 +190,22 @@ def _peers() -> list[Peer]:
     return peers
 
 
+def _identity_provider() -> TracerProvider:
+    """A provider wired the way ``configure()`` and the zero-code instrumentor wire ours."""
+    provider = TracerProvider()
+    add_identity_processor(provider)
+    return provider
+
+
 def _ours() -> Peer:
-    return Peer(
-        "ours", "otel-identity processor + session_scope", lambda: _provider(IdentitySpanProcessor()), session_scope
-    )
+    return Peer("ours", "otel-identity processor + session_scope", _identity_provider, session_scope)
 
 
 def _ours_instrumented() -> Peer:
     return Peer(
         "ours+instr",
         "otel-identity + AgentFrameworkInstrumentor",
-        lambda: _provider(IdentitySpanProcessor()),
+        _identity_provider,
         None,
         AgentFrameworkInstrumentor(),
     )

@@ -33,7 +33,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.trace import Tracer
 from opentelemetry.util.types import AttributeValue
 
-from otel_identity import IdentitySpanProcessor, run_scope, session_scope
+from otel_identity import IdentitySpanProcessor, add_identity_processor, run_scope, session_scope
 from otel_identity import attributes as attr
 
 __all__ = ["run"]
@@ -45,8 +45,11 @@ KEYS: Final = frozenset({attr.SESSION_ID, attr.USER_ID, attr.GEN_AI_CONVERSATION
 
 
 def _tracer(processor: SpanProcessor | None) -> Tracer:
+    """A tracer of a fresh provider; ours is wired as ``configure()`` wires it (``add_identity_processor``)."""
     provider = TracerProvider()
-    if processor is not None:
+    if isinstance(processor, IdentitySpanProcessor):
+        add_identity_processor(provider)
+    elif processor is not None:
         provider.add_span_processor(processor)
     return provider.get_tracer("otel-identity-benchmarks")
 
@@ -147,7 +150,9 @@ def _check_equivalent() -> None:
     found = []
     for processor in (None, IdentitySpanProcessor(), BaggageSpanProcessor(KEYS.__contains__)):
         provider = TracerProvider()
-        if processor is not None:
+        if isinstance(processor, IdentitySpanProcessor):
+            add_identity_processor(provider)
+        elif processor is not None:
             provider.add_span_processor(processor)
         exporter = InMemorySpanExporter()
         provider.add_span_processor(SimpleSpanProcessor(exporter))

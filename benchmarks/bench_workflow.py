@@ -34,7 +34,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from otel_identity_agent_framework import AgentFrameworkInstrumentor
 
 import otel_identity
-from otel_identity import IdentitySpanProcessor
+from otel_identity import add_identity_processor
 from otel_identity import attributes as attr
 from otel_identity_testing.scripted_chat import Rule, ScriptedChatClient
 
@@ -83,7 +83,7 @@ def _check(loop: asyncio.AbstractEventLoop, instrumentor: AgentFrameworkInstrume
     for instrumented in (False, True):
         provider = TracerProvider()
         if instrumented:
-            provider.add_span_processor(IdentitySpanProcessor())
+            add_identity_processor(provider)
         exporter = InMemorySpanExporter()
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         previous, switch.current = switch.current, provider
@@ -107,7 +107,7 @@ def _check(loop: asyncio.AbstractEventLoop, instrumentor: AgentFrameworkInstrume
 def run(*, quick: bool) -> list[Row]:
     switch = global_switch()
     baseline, ours = TracerProvider(), TracerProvider()
-    ours.add_span_processor(IdentitySpanProcessor())
+    add_identity_processor(ours)
     enable_instrumentation(force=True)
     instrumentor = AgentFrameworkInstrumentor()
     loop = asyncio.new_event_loop()

@@ -54,6 +54,7 @@ from otel_identity._scopes import (
     task_scope,
 )
 from otel_identity._settings import InboundIdentity
+from otel_identity._stamping_sampler import IdentityStampingSampler
 from otel_identity._trust import TrustedPeers, set_destination, set_local_destination
 from otel_identity._validation import MAX_ID_LENGTH
 from otel_identity._workflow_recording import record_checkpoint, record_pending_requests
@@ -65,6 +66,7 @@ __all__ = [
     "IdentityBaggagePropagator",
     "IdentityLogRecordProcessor",
     "IdentitySpanProcessor",
+    "IdentityStampingSampler",
     "InboundIdentity",
     "SessionRatioSampler",
     "TaskHandle",

@@ -163,12 +163,12 @@ class Identities:
                 attributes[key] = value
         return attributes
 
-    def stamp_for(self, name: str, existing: Mapping[str, object] | None) -> Mapping[str, AttributeValue]:
-        """What to stamp on a span named ``name`` that started with ``existing`` attributes (the hot path).
+    def span_base(self, name: str, existing: Mapping[str, object] | None) -> Mapping[str, AttributeValue]:
+        """Everything this scope stamps on a span named ``name`` started with ``existing`` attributes.
 
-        The per-scope dicts are returned as they are when nothing needs leaving out (callers
-        must not change them); keys the span's creator set win. Whether the span is a chat
-        span is asked only when the scope has chat-only identities.
+        The per-scope dict itself when no dynamic row has a value (callers must not change it).
+        Whether the span is a chat span is asked only when the scope has chat-only identities
+        (semconv chat spans are named ``chat {model}``; agent-framework sets its attributes later).
         """
         base = self._static
         with_chat = self._with_chat
@@ -178,15 +178,21 @@ class Identities:
             or (existing is not None and existing.get(attr.GEN_AI_OPERATION_NAME) == "chat")
         ):
             base = with_chat
-        dynamic = [(key, value) for key, field_name in _DYNAMIC if (value := getattr(self, field_name)) is not None]
-        if not existing:
-            return {**base, **dict(dynamic)} if dynamic else base
-        taken = set(existing)
-        stamped = {key: value for key, value in base.items() if key not in taken}
-        for key, value in dynamic:
-            if key not in taken:
-                stamped[key] = value
-        return stamped
+        for key, field_name in _DYNAMIC:
+            value = getattr(self, field_name)
+            if value is not None:
+                base = {**base, key: value}
+        return base
+
+    def stamp_for(self, name: str, existing: Mapping[str, object] | None) -> Mapping[str, AttributeValue]:
+        """:meth:`span_base` without the keys the span's creator set (they win): what to set on it."""
+        base = self.span_base(name, existing)
+        if existing:
+            # Only a span whose creator set one of our keys pays for a filtered copy.
+            for key in base:
+                if key in existing:
+                    return {key: value for key, value in base.items() if key not in existing}
+        return base
 
     def log_attributes(self) -> dict[str, AttributeValue]:
         """Attributes to stamp on a log record or event emitted in this scope: rows SCOPE, never chat-only keys."""

@@ -15,9 +15,11 @@ import weakref
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.sampling import Sampler
 
 from otel_identity._identities import get_identities
 from otel_identity._safety import report_swallowed
+from otel_identity._stamping_sampler import IdentityStampingSampler, take_stamped
 
 __all__ = ["IdentitySpanProcessor", "add_identity_processor"]
 
@@ -33,13 +35,15 @@ class IdentitySpanProcessor(SpanProcessor):
         # Inline try instead of ``guard``: this runs for every span of the process. The SDK does not
         # catch processor exceptions, so everything here, the context lookup included, is inside it.
         try:
-            identities = get_identities(parent_context)
-            if identities is None or not span.is_recording():
-                return
-            # Semconv chat spans are named "chat {model}"; agent-framework sets its attributes only after start.
-            stamped = identities.stamp_for(span.name, span.attributes)
-            if stamped:
-                span.set_attributes(stamped)
+            identities = take_stamped()
+            if identities is None:
+                identities = get_identities(parent_context)
+                if identities is None or not span.is_recording():
+                    return
+                # Semconv chat spans are named "chat {model}"; agent-framework sets its attributes only after start.
+                stamped = identities.stamp_for(span.name, span.attributes)
+                if stamped:
+                    span.set_attributes(stamped)
             task = identities.task
             if task is not None and task._unrecorded:
                 task.record_unrecorded(span)
@@ -64,10 +68,16 @@ def add_identity_processor(provider: TracerProvider) -> bool:
     """Add :class:`IdentitySpanProcessor` to ``provider`` unless it has one; ``True`` if added.
 
     Used by ``configure()`` and by the zero-code instrumentor alike, so a provider never gets two.
+    It also wraps the provider's sampler in :class:`IdentityStampingSampler` (same decisions), so
+    tracers created from now on stamp at span creation, the cheap way; the processor covers
+    spans of tracers created before.
     """
     with _lock:
         if provider in _has_processor:
             return False
+        sampler = getattr(provider, "sampler", None)
+        if isinstance(sampler, Sampler) and not isinstance(sampler, IdentityStampingSampler):
+            provider.sampler = IdentityStampingSampler(sampler)
         provider.add_span_processor(IdentitySpanProcessor())
         _has_processor.add(provider)
         return True

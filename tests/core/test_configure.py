@@ -321,7 +321,7 @@ def test_configure_selects_the_session_sampler_from_the_environment() -> None:
             "OTEL_TRACES_SAMPLER_ARG": "0.25",
         },
     )
-    assert str(result["sampler"]).startswith("ParentBased{root:SessionRatioSampler{0.25}")
+    assert str(result["sampler"]).startswith("IdentityStamping{ParentBased{root:SessionRatioSampler{0.25}")
     assert result["warnings"] == []
 
 
@@ -341,4 +341,4 @@ def test_an_unknown_sampler_in_the_environment_logs_and_keeps_the_sdk_default() 
     assert result["warnings"] == [
         "otel-identity: OTEL_TRACES_SAMPLER='no_such_sampler' names no installed sampler; using the SDK default"
     ]
-    assert str(result["sampler"]).startswith("ParentBased{root:AlwaysOnSampler")
+    assert str(result["sampler"]).startswith("IdentityStamping{ParentBased{root:AlwaysOnSampler")

@@ -117,12 +117,21 @@ class _ExplodingAttributes(dict):  # type: ignore[type-arg]
     def __iter__(self) -> Any:
         raise RuntimeError("boom inside telemetry")
 
+    def __contains__(self, key: object) -> bool:
+        raise RuntimeError("boom inside telemetry")
+
 
 def test_a_fault_inside_the_processor_is_swallowed_and_the_span_still_ends(
-    spans: InMemorySpanExporter, tracer: trace.Tracer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The processor added by hand (no stamping sampler): it reads the span's attributes itself."""
     from opentelemetry.sdk.trace import Span
 
+    provider = TracerProvider()
+    provider.add_span_processor(oi.IdentitySpanProcessor())
+    spans = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    tracer = provider.get_tracer("by-hand")
     monkeypatch.setattr(Span, "attributes", property(lambda self: _ExplodingAttributes(a=1)))
     with caplog.at_level(logging.DEBUG, logger="otel_identity"), oi.session_scope("s-1"):
         with tracer.start_as_current_span("survives"):

@@ -78,7 +78,7 @@ def _assert_ours_logged(logs: pytest.LogCaptureFixture) -> None:
 def test_processor_fault_leaves_the_apps_spans_and_results_alone(
     spans: InMemorySpanExporter, tracer: Tracer, inject: Any, logs: pytest.LogCaptureFixture, open_spans: OpenSpans
 ) -> None:
-    fault = inject(Identities, "stamp_for")
+    fault = inject(Identities, "span_base")
     app_error = ValueError("the app's own error")
 
     with session_scope("session-42"):
@@ -101,7 +101,7 @@ def test_processor_fault_leaves_the_apps_spans_and_results_alone(
 # region agent-framework
 
 AF_FAULTS = {
-    "processor": (Identities, "stamp_for"),
+    "processor": (Identities, "span_base"),
     "recording": (recording, "_set_ids"),
     "scope": (otel_identity_agent_framework._run, "run_context"),
     "planning": (otel_identity_agent_framework._agents, "plan_agent_run"),
@@ -153,7 +153,7 @@ async def test_agent_run_unchanged_by_a_fault_of_ours(
 # region A2A
 
 A2A_FAULTS = {
-    "processor": (Identities, "stamp_for"),
+    "processor": (Identities, "span_base"),
     "task-state": (TaskHandle, "set_state"),
     "client-destination": (otel_identity_a2a._client, "set_destination"),
     "server-conversation": (otel_identity_a2a._server, "set_conversation"),

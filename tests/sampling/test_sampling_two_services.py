@@ -77,7 +77,7 @@ def test_sessions_are_kept_or_dropped_whole_on_both_sides() -> None:
         if server.poll() is None:
             server.kill()
     caller = json.loads(client.stdout.strip().splitlines()[-1])
-    assert caller["sampler"].startswith("ParentBased{root:SessionRatioSampler{0.1}")
+    assert caller["sampler"].startswith("IdentityStamping{ParentBased{root:SessionRatioSampler{0.1}")
     assert served["sampler"] == caller["sampler"]
     assert len(caller["answers"]) == SESSIONS and set(caller["answers"].values()) == {TURNS}  # every call worked
 
