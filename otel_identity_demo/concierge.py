@@ -67,8 +67,9 @@ def itinerary_pipeline(client: Any) -> Any:
     )
     reviewer = Agent(client, name=reviewer_name, instructions="Review the plan.")
     # ensure_trailing_user_turn: the reviewer's last user message is "please continue." (see script.py).
+    # output_from="all": the answer holds the plan and its review.
     workflow = SequentialBuilder(
-        participants=[planner, reviewer], ensure_trailing_user_turn=True, output_from="all"
+        name=PIPELINE, participants=[planner, reviewer], ensure_trailing_user_turn=True, output_from="all"
     ).build()
     return workflow.as_agent(PIPELINE)
 

@@ -14,6 +14,9 @@ What is counted, per ``session.id``:
   (``gen_ai.response.id``, per service) and **errors** (spans with status ERROR): taken
   from a span carrying that ``session.id``, or from a span without any ``session.id``
   in one of the session's traces;
+* **workflow runs** (agent-framework's ``workflow.run`` spans, by ``workflow.name`` and service) and
+  **executors** (its ``executor.process`` spans, by ``executor.id`` and service: how many messages
+  each executor processed), attributed like runs;
 * **logs**: log records (``resourceLogs`` lines, as the demo writes next to its spans) carrying
   that ``session.id``, and how many of them are errors (severity ERROR or above);
 * a task's **state history**: its ``otel_identity.a2a.task.state_change`` events at their time, and the
@@ -74,6 +77,12 @@ _KIND_SERVER: Final = 2
 _KIND_NAMES: Final = {"SPAN_KIND_INTERNAL": 1, "SPAN_KIND_SERVER": 2, "SPAN_KIND_CLIENT": 3}
 _STATUS_NAMES: Final = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
 _STATE_PREFIX: Final = "TASK_STATE_"
+# agent-framework's workflow telemetry (agent_framework.observability.OtelAttr): span names and attributes.
+WORKFLOW_RUN_SPAN: Final = "workflow.run"
+WORKFLOW_NAME: Final = "workflow.name"
+EXECUTOR_PROCESS_SPAN: Final = "executor.process"
+EXECUTOR_ID: Final = "executor.id"
+_UNNAMED: Final = "(unnamed)"
 
 Progress = Callable[[int], None]
 """Called with the number of bytes read so far, after each line."""
@@ -304,6 +313,12 @@ class _Items:
     responses: dict[tuple[str, str], int] = field(default_factory=dict)
     """``(service, response id)`` -> number of spans carrying it."""
     errors: list[dict[str, Any]] = field(default_factory=list)
+    workflow_runs: dict[tuple[str, str], int] = field(default_factory=dict)
+    """``(service, workflow name)`` -> number of ``workflow.run`` spans."""
+    executors: dict[tuple[str, str], int] = field(default_factory=dict)
+    """``(service, executor id)`` -> number of ``executor.process`` spans."""
+    executors_first: dict[tuple[str, str], int] = field(default_factory=dict)
+    """``(service, executor id)`` -> start of its first ``executor.process`` span."""
 
     def merge(self, other: _Items) -> None:
         for run_id, services in other.runs.items():
@@ -313,6 +328,11 @@ class _Items:
         for key, count in other.responses.items():
             self.responses[key] = self.responses.get(key, 0) + count
         self.errors.extend(other.errors)
+        for counts, more in ((self.workflow_runs, other.workflow_runs), (self.executors, other.executors)):
+            for key, count in more.items():
+                counts[key] = counts.get(key, 0) + count
+        for key, start in other.executors_first.items():
+            self.executors_first[key] = min(start, self.executors_first.get(key, start))
 
 
 @dataclass
@@ -358,6 +378,14 @@ class SessionSummary:
     """Log records carrying the session's ``session.id``."""
     log_errors: int = 0
     """Of those, records at severity ERROR or above."""
+    workflow_runs: tuple[tuple[str, str, int], ...] = ()
+    """``(service, workflow name, number of workflow.run spans)``, by service and name."""
+    executors: tuple[tuple[str, str, int], ...] = ()
+    """``(service, executor id, number of executor.process spans)``, by service and first start."""
+
+    @property
+    def workflow_run_count(self) -> int:
+        return sum(count for _, _, count in self.workflow_runs)
 
     @property
     def duration_seconds(self) -> float:
@@ -403,6 +431,14 @@ class Report:
                     "errors": [dict(error) for error in session.errors],
                     "logs": session.logs,
                     "log_errors": session.log_errors,
+                    "workflow_runs": [
+                        {"service": service, "workflow": name, "runs": count}
+                        for service, name, count in session.workflow_runs
+                    ],
+                    "executors": [
+                        {"service": service, "executor_id": executor_id, "messages": count}
+                        for service, executor_id, count in session.executors
+                    ],
                 }
                 for session in self.sessions
             ],
@@ -449,6 +485,7 @@ class SessionsAggregator:
         if isinstance(response_id, str) and response_id:
             key = (span.service, response_id)
             items.responses[key] = items.responses.get(key, 0) + 1
+        self._collect_workflow(span, items)
         if span.status_code == _STATUS_ERROR:
             items.errors.append(
                 {
@@ -461,6 +498,20 @@ class SessionsAggregator:
                 }
             )
         self._collect_tasks(span, items)
+
+    def _collect_workflow(self, span: SpanRecord, items: _Items) -> None:
+        if span.name == WORKFLOW_RUN_SPAN:
+            name = span.attributes.get(WORKFLOW_NAME)
+            key = (span.service, name if isinstance(name, str) and name else _UNNAMED)
+            items.workflow_runs[key] = items.workflow_runs.get(key, 0) + 1
+        elif span.name == EXECUTOR_PROCESS_SPAN or span.name.startswith(EXECUTOR_PROCESS_SPAN + " "):
+            executor_id = span.attributes.get(EXECUTOR_ID)
+            if not isinstance(executor_id, str) or not executor_id:
+                executor_id = span.name[len(EXECUTOR_PROCESS_SPAN) :].strip() or _UNNAMED
+            key = (span.service, executor_id)
+            items.executors[key] = items.executors.get(key, 0) + 1
+            first = items.executors_first.get(key)
+            items.executors_first[key] = span.start_unix_nano if first is None else min(first, span.start_unix_nano)
 
     def _collect_tasks(self, span: SpanRecord, items: _Items) -> None:
         with_events: set[str] = set()
@@ -542,6 +593,14 @@ def _summarise(session_id: str, items: _Items, traces: list[tuple[str, _Trace]])
             )
         ),
         errors=tuple(sorted(items.errors, key=lambda error: (error["service"], error["span"], error["span_id"]))),
+        workflow_runs=tuple((service, name, count) for (service, name), count in sorted(items.workflow_runs.items())),
+        executors=tuple(
+            (service, executor_id, count)
+            for (service, executor_id), count in sorted(
+                items.executors.items(),
+                key=lambda pair: (pair[0][0], items.executors_first.get(pair[0], 0), pair[0][1]),
+            )
+        ),
     )
 
 
@@ -602,7 +661,8 @@ def render_text(report: Report) -> str:
             f"  counts     {_plural(len(session.trace_ids), 'trace')}, {_plural(session.span_count, 'span')}, "
             f"{_plural(len(session.runs), 'run')}, {_plural(len(session.tasks), 'task')}, "
             f"{_plural(len(session.responses), 'response')}, {_plural(len(session.errors), 'error')}, "
-            f"{_plural(session.logs, 'log record')} ({_plural(session.log_errors, 'error')})"
+            f"{_plural(session.logs, 'log record')} ({_plural(session.log_errors, 'error')}), "
+            f"{_plural(session.workflow_run_count, 'workflow run')}"
         )
         lines.append(f"  traces     {', '.join(session.trace_ids)}")
         runs: dict[str, list[str]] = {}
@@ -613,6 +673,15 @@ def render_text(report: Report) -> str:
             history = " -> ".join(_short_state(state) for state in task.states) or "(no state recorded)"
             where = task.server or ", ".join(task.services)
             lines.append(f"  {'tasks' if index == 0 else '':<10} {task.task_id}  {where}: {history}")
+        workflows: dict[str, list[str]] = {}
+        for service, name, count in session.workflow_runs:
+            workflows.setdefault(service, []).append(f"{name} ({_plural(count, 'run')})")
+        lines.extend(_grouped("workflows", workflows))
+        executors: dict[str, list[str]] = {}
+        for service, executor_id, count in session.executors:
+            # Each executor.process span is one message the executor processed.
+            executors.setdefault(service, []).append(f"{executor_id} ({_plural(count, 'message')})")
+        lines.extend(_grouped("executors", executors))
         responses: dict[str, list[str]] = {}
         for service, response_id, count in session.responses:
             # One response id on several spans (the run span and the chat span that produced it).

@@ -302,6 +302,22 @@ def test_the_report_matches_the_spans(demo: DemoRun, spans: list[RawSpan]) -> No
         assert {(r["service"], r["response_id"]): r["spans"] for r in data["responses"]} == dict(responses)
         errors = Counter((span.service, span.name) for span in in_traces if span.status == ERROR)
         assert Counter((error["service"], error["span"]) for error in data["errors"]) == errors
+        workflow_runs = Counter(
+            (span.service, span.attributes["workflow.name"]) for span in in_traces if span.name == "workflow.run"
+        )
+        assert {(w["service"], w["workflow"]): w["runs"] for w in data["workflow_runs"]} == dict(workflow_runs)
+        executors = Counter(
+            (span.service, span.attributes["executor.id"])
+            for span in in_traces
+            if span.name.startswith("executor.process")
+        )
+        assert {(e["service"], e["executor_id"]): e["messages"] for e in data["executors"]} == dict(executors)
+    tour = session_id(next(c for c in CONVERSATIONS if c.name == "grand-tour"), TAG)
+    assert {session: len(data["workflow_runs"]) for session, data in report.items() if data["workflow_runs"]} == {
+        tour: 1
+    }
+    assert [e["executor_id"] for e in report[tour]["executors"]] == ["input-conversation", *PIPELINE_PARTICIPANTS]
+    assert report[tour]["workflow_runs"] == [{"service": "concierge", "workflow": PIPELINE, "runs": 2}]
     finals = Counter(task["final_state"] for data in report.values() for task in data["tasks"])
     assert finals["TASK_STATE_FAILED"] == 1 and finals["TASK_STATE_CANCELED"] == 1
     histories = [task["states"] for data in report.values() for task in data["tasks"]]

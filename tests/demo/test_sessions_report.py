@@ -1,7 +1,11 @@
-"""The sessions report, from OTLP/JSON lines written here span by span (times and kinds under control)."""
+"""The sessions report, from OTLP/JSON lines written here span by span (times and kinds under control).
+
+The workflow counts are also checked on real spans: the demo's own pipeline run in this process.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -11,9 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_identity import attributes as attr
+from otel_identity import session_scope
+from otel_identity_demo.concierge import itinerary_pipeline
+from otel_identity_demo.otlp_json import encode_line
+from otel_identity_demo.script import ITINERARY_DEFAULT, PIPELINE, PIPELINE_PARTICIPANTS, itinerary_rules
 from otel_identity_demo.sessions_report import build_report, render_text
+from otel_identity_testing.scripted_chat import ScriptedChatClient
 
 SERVER, CLIENT, INTERNAL = 2, 3, 1
 T0 = 1_700_000_000_000_000_000
@@ -388,3 +399,83 @@ def test_responses_sort_by_number_and_say_what_a_repeat_means(tmp_path: Path) ->
     text = render_text(build_report([write(tmp_path / "r.jsonl", line("c", *spans))]))
 
     assert "  responses  c: resp_1, resp_2, resp_10, resp_17 (on 2 spans)" in text.splitlines()
+
+
+def test_workflow_runs_and_executors_are_counted_per_session(tmp_path: Path) -> None:
+    run = {"workflow.name": "itinerary"}
+    file = write(
+        tmp_path / "w.jsonl",
+        line(
+            "c",
+            span("t1", "a1", "turn", start=0, end=20, **S),
+            # Without session.id (a library span outside the scope), in the session's trace: still the session's.
+            span("t1", "a2", "workflow.run", parent="a1", start=1, end=19, **run),
+            span("t1", "a4", "executor.process reviewer", parent="a2", start=9, **S, executor__id="reviewer"),
+            span("t1", "a3", "executor.process planner", parent="a2", start=2, **S, executor__id="planner"),
+            span("t2", "b1", "turn", start=30, end=50, **S),
+            span("t2", "b2", "workflow.run", parent="b1", start=31, end=49, **S, **run),
+            span("t2", "b3", "executor.process planner", parent="b2", start=32, **S, executor__id="planner"),
+            span("t2", "b4", "executor.process", parent="b2", start=33, **S),  # no executor.id: by its name
+            span("t3", "c1", "workflow.run", start=60, end=70),  # outside every session
+        ),
+        line("d", span("t1", "d1", "workflow.run", parent="a1", start=3, end=5, **S)),  # unnamed, another service
+    )
+
+    report = build_report([file])
+    (session,) = report.sessions
+    text = render_text(report).splitlines()
+    data = report.to_json()["sessions"][0]
+
+    assert session.workflow_runs == (("c", "itinerary", 2), ("d", "(unnamed)", 1)) and session.workflow_run_count == 3
+    # In the order they first ran, not by name.
+    assert session.executors == (("c", "planner", 2), ("c", "reviewer", 1), ("c", "(unnamed)", 1))
+    assert "  workflows  c: itinerary (2 runs)" in text and "             d: (unnamed) (1 run)" in text
+    assert "  executors  c: planner (2 messages), reviewer (1 message), (unnamed) (1 message)" in text
+    assert any(item.startswith("  counts ") and item.endswith(", 3 workflow runs") for item in text)
+    assert data["workflow_runs"] == [
+        {"service": "c", "workflow": "itinerary", "runs": 2},
+        {"service": "d", "workflow": "(unnamed)", "runs": 1},
+    ]
+    assert data["executors"] == [
+        {"service": "c", "executor_id": "planner", "messages": 2},
+        {"service": "c", "executor_id": "reviewer", "messages": 1},
+        {"service": "c", "executor_id": "(unnamed)", "messages": 1},
+    ]
+    assert (report.spans_outside_sessions, report.traces_outside_sessions) == (1, 1)
+
+
+@pytest.mark.usefixtures("instrumentor", "framework_telemetry")
+async def test_the_demos_pipeline_as_the_report_sees_it(
+    tmp_path: Path, spans: InMemorySpanExporter, tracer_provider: TracerProvider
+) -> None:
+    """The demo's own Sequential pipeline, run for real (two sessions at once): the names agent-framework writes."""
+    client = ScriptedChatClient(mode="local", rules=itinerary_rules(), default_answer=ITINERARY_DEFAULT)
+
+    async def converse(session: str, *texts: str) -> None:
+        with session_scope(session):  # as in the demo, where the concierge's turn is in the session's scope
+            pipeline = itinerary_pipeline(client)
+            agent_session = pipeline.create_session(session_id=session)
+            for text in texts:
+                await pipeline.run(text, session=agent_session)
+
+    await asyncio.gather(
+        converse("tour-a", "Plan a trip to Paris and Rome", "Make the trip Rome first, then Paris"),
+        converse("tour-b", "Plan a trip to Lisbon"),
+    )
+    file = tmp_path / "pipeline.jsonl"
+    file.write_bytes(encode_line(spans.get_finished_spans()))
+
+    report = build_report([file])
+    service = str(tracer_provider.resource.attributes["service.name"])
+    by_session = {session.session_id: session for session in report.sessions}
+
+    assert set(by_session) == {"tour-a", "tour-b"} and report.spans_outside_sessions == 0
+    for session_id, turns in (("tour-a", 2), ("tour-b", 1)):
+        session = by_session[session_id]
+        assert session.workflow_runs == ((service, PIPELINE, turns),)
+        assert session.executors == tuple(
+            (service, executor_id, turns) for executor_id in ("input-conversation", *PIPELINE_PARTICIPANTS)
+        )
+    text = render_text(report).splitlines()
+    assert f"  workflows  {service}: {PIPELINE} (2 runs)" in text
+    assert f"  executors  {service}: input-conversation (1 message), planner (1 message), reviewer (1 message)" in text
