@@ -25,7 +25,9 @@ __all__ = [
     "CALLS",
     "DURATION_BUCKET",
     "ERROR_TYPE",
+    "EXECUTOR_ID",
     "FAILED_TASK_STATES",
+    "FRAMEWORK_ATTRIBUTES",
     "GRAPH_FAILED",
     "GRAPH_REQUESTS",
     "GRAPH_SERVER_SECONDS_BUCKET",
@@ -42,6 +44,8 @@ __all__ = [
     "STATUS_CODE_ERROR",
     "STATUS_CODE_LABEL",
     "TEMPO",
+    "WORKFLOW_NAME",
+    "WORKFLOW_RUN_SPAN",
     "label",
     "loki_name",
 ]
@@ -64,6 +68,16 @@ SEMCONV_ATTRIBUTES: Final[frozenset[str]] = frozenset(
 )
 """Attributes the dashboards may query besides ``IDENTITY_ATTRIBUTES``: written by the SDK
 (``service.name``), the frameworks' GenAI instrumentation and our A2A instrumentation."""
+
+# agent-framework's workflow telemetry (agent_framework.observability.OtelAttr): no semantic convention names these.
+WORKFLOW_RUN_SPAN: Final = "workflow.run"
+"""The span of one workflow run (``Workflow.run``, also inside a ``WorkflowAgent`` run)."""
+WORKFLOW_NAME: Final = "workflow.name"
+"""On the ``workflow.run`` span: the workflow's name (an orchestration builder's ``name=``)."""
+EXECUTOR_ID: Final = "executor.id"
+"""On each ``executor.process`` span: the executor that processed a message (a participant: its agent's name)."""
+FRAMEWORK_ATTRIBUTES: Final[frozenset[str]] = frozenset({WORKFLOW_NAME, EXECUTOR_ID})
+"""Attributes the dashboards may query that a framework's own instrumentation writes (agent-framework's workflows)."""
 
 INVOKE_AGENT: Final = "invoke_agent"
 """``gen_ai.operation.name`` of an agent run span."""

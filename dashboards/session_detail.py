@@ -1,6 +1,7 @@
 """Dashboard "Agent session detail" (variable ``session``): one conversation across services.
 
-Every run of the session in time order (whatever service ran it), its A2A calls and tasks
+Every run of the session in time order (whatever service ran it), its workflow runs and the
+executors that ran in them (agent-framework workflows and orchestrations), its A2A calls and tasks
 with their states, its responses and errors, its traces, and its log records (Loki). ``Span ID`` and ``Trace ID``
 cells open the trace view. The ``session`` variable is filled by the sessions table's link,
 or typed in.
@@ -19,7 +20,7 @@ from dashboards import _transforms as t
 from dashboards._traceql import any_of, equals, exists, intrinsic, resource, select, span, spanset
 from otel_identity import attributes as attr
 
-__all__ = ["LOGS_QUERY", "TASKS_QUERY", "UID", "VARIABLE", "build", "tasks_table_transformations"]
+__all__ = ["LOGS_QUERY", "TASKS_QUERY", "UID", "VARIABLE", "WORKFLOWS_QUERY", "build", "tasks_table_transformations"]
 
 UID = p.SESSION_DETAIL_UID
 VARIABLE = "session"
@@ -38,6 +39,16 @@ RUNS_QUERY = select(
     span(attr.GEN_AI_RESPONSE_ID),
     intrinsic("status"),
 )
+WORKFLOWS_QUERY = select(
+    spanset(IN_SESSION, any_of(equals(intrinsic("name"), n.WORKFLOW_RUN_SPAN), exists(span(n.EXECUTOR_ID)))),
+    resource(n.SERVICE_NAME),
+    span(n.WORKFLOW_NAME),
+    span(n.EXECUTOR_ID),
+    span(attr.RUN_ID),
+    intrinsic("status"),
+)
+"""Each workflow run of the session (``workflow.run``, by ``workflow.name``) and each message an executor processed
+(``executor.process``, by ``executor.id``); the run id ties them to their run in *Runs in time order*."""
 A2A_CALLS_QUERY = select(
     spanset(IN_SESSION, exists(span(attr.A2A_METHOD_NAME))),
     resource(n.SERVICE_NAME),
@@ -174,6 +185,18 @@ def build() -> dashboard_builders.Dashboard:
                     "Every agent run (invoke_agent span) of the session, in any service, oldest first. Span ID opens "
                     "the run in the trace view.",
                     RUNS_QUERY,
+                )
+            )
+        )
+        .with_panel(
+            _in_time_order(
+                p.span_table(
+                    "Workflow runs and executors",
+                    "Every workflow run of the session (workflow.run, by workflow.name) and every executor step in it "
+                    "(executor.process, by executor.id: an orchestration's participants by agent name), oldest first. "
+                    "A workflow run as an agent is also a run above; Span ID opens the trace view.",
+                    WORKFLOWS_QUERY,
+                    height=7,
                 )
             )
         )

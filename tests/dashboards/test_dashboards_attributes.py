@@ -21,7 +21,7 @@ from dashboard_tools import (
 from dashboards import _names
 from otel_identity import attributes as attr
 
-ALLOWED = attr.IDENTITY_ATTRIBUTES | _names.SEMCONV_ATTRIBUTES
+ALLOWED = attr.IDENTITY_ATTRIBUTES | _names.SEMCONV_ATTRIBUTES | _names.FRAMEWORK_ATTRIBUTES
 RESOURCE_ATTRIBUTES = {_names.SERVICE_NAME}
 LOW_CARDINALITY_IDENTITY = {attr.A2A_TASK_STATE}
 """Identity attributes that are enums, not ids: fine as metric dimensions."""
