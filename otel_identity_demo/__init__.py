@@ -1,7 +1,8 @@
 """The otel-identity demo: a concierge agent delegating over A2A to flights and hotels agents.
 
-Needs the ``demo`` extra (agent-framework, a2a-sdk, uvicorn). Nothing here is imported by
-``otel_identity`` itself, so the core stays free of framework dependencies.
+Needs the ``demo`` extra (agent-framework, agent-framework-orchestrations, a2a-sdk, uvicorn).
+Nothing here is imported by ``otel_identity`` itself, so the core stays free of framework
+dependencies.
 
 Usage
 -----
@@ -13,7 +14,8 @@ Usage
 
 Three processes on 127.0.0.1, each its own ``service.name``: ``concierge``
 (:mod:`~otel_identity_demo.concierge`, an agent-framework ``Agent`` calling the others through
-``A2AAgent``) and two agent-framework agents hosted with a2a-sdk through ``A2AExecutor``
+``A2AAgent``, and running a Sequential planner -> reviewer pipeline as an agent in its own process)
+and two agent-framework agents hosted with a2a-sdk through ``A2AExecutor``
 (:mod:`~otel_identity_demo.flights`, :mod:`~otel_identity_demo.hotels`). The model of every
 agent is the deterministic :class:`~otel_identity_testing.scripted_chat.ScriptedChatClient`; what
 the users say and what the models answer is in :mod:`~otel_identity_demo.script`. The runner

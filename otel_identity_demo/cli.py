@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         help="run three agent services locally and print the sessions report",
         description="Start three agent services on 127.0.0.1 (concierge, flights, hotels; agent-framework and "
-        "A2A, a scripted model, no API keys), play four conversations through them, stop them, and print "
+        "A2A, a scripted model, no API keys), play five conversations through them, stop them, and print "
         "the sessions report. Spans go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set, else to an OTLP/JSON "
         "file. Ctrl-C stops every service and keeps what was recorded.",
     )
