@@ -11,9 +11,9 @@ Each turn is its own trace: a root span ``concierge turn`` opened inside the ses
 so the root carries ``session.id`` (Phoenix, for one, groups sessions by the root span's
 ``session.id``). The A2A sessions are named like the concierge's session, so the remote
 agents' spans carry the same ``session.id`` (sent in baggage: both servers are trusted peers).
-So is the pipeline's ``AgentSession``; the pipeline's spans (workflow, executors, messages,
-the participants' runs) carry the concierge's session without it, by otel-identity's nesting
-rule: a run nested in another keeps the outer conversation.
+The pipeline's ``AgentSession`` is named so too, though its spans (workflow, executors,
+messages, the participants' runs) would carry the concierge's session anyway: by otel-identity's
+nesting rule, a run nested in another keeps the outer conversation.
 
 Configuration arrives as one JSON line on stdin (the runner starts this process while the
 servers are still starting): ``{"flights": url, "hotels": url, "run_tag": tag, "pace": seconds}``.
@@ -48,7 +48,7 @@ from otel_identity_demo.script import (
     session_id,
 )
 
-__all__ = ["main"]
+__all__ = ["itinerary_pipeline", "main"]
 
 SERVICE: Final = "concierge"
 _log = demo_logger(SERVICE)
