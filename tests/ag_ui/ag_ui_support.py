@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final
 
-import uvicorn
 from agent_framework import Agent, BaseChatClient, ChatMiddlewareLayer, FunctionInvocationLayer, tool
 from agent_framework.observability import ChatTelemetryLayer
 from agent_framework_ag_ui import (
@@ -31,14 +28,17 @@ from agent_framework_orchestrations import SequentialBuilder
 from fastapi import FastAPI
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
 from otel_identity import attributes as attr
 from otel_identity_testing.scripted_chat import Rule, ScriptedChatClient
+from otel_identity_testing.servers import ServerThread
 
 NODE_CLIENT: Final = Path(__file__).parent / "node" / "client.mjs"
-_START_TIMEOUT: Final = 20.0
 _NODE_TIMEOUT: Final = 120.0
+_SETTLE_TIMEOUT: Final = 30.0
+"""Bound on waiting for the server to finish requests the client already has answers to (a failure, not a pause)."""
 IDENTITY_KEYS: Final = (attr.SESSION_ID, attr.GEN_AI_CONVERSATION_ID, attr.RUN_ID)
 
 
@@ -141,48 +141,62 @@ def make_app() -> FastAPI:
     return app
 
 
-class _ReadyServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
-        self._ready = ready
+class _InFlight:
+    """ASGI wrapper outside everything else: counts HTTP requests still being handled.
 
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self._ready.set()
+    The client has its answer once the last event is sent; the server's request span ends
+    after that, in the server's thread. A test that reads the server's spans waits for this
+    count to reach zero first (:meth:`AGUIServer.settle`), not for a while.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.active = 0
+        self.changed = threading.Condition()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with self.changed:
+            self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            with self.changed:
+                self.active -= 1
+                self.changed.notify_all()
 
 
-class AGUIServer:
-    """``app`` on uvicorn at 127.0.0.1 (ephemeral port) in a background thread, behind the ASGI instrumentation."""
+class AGUIServer(ServerThread):
+    """``app`` on uvicorn at 127.0.0.1 (ephemeral port) in a background thread, behind the ASGI instrumentation.
+
+    A :class:`~otel_identity_testing.servers.ServerThread`: the shared local-server rules (no
+    Nagle, idle connections kept longer than httpx reuses them), so a test under CPU load never
+    sends a request on a connection the server is closing.
+    """
 
     def __init__(self, app: FastAPI, *, asgi_instrumentation: bool = True) -> None:
         # The ASGI middleware's per-message "http send/receive" sub-spans start before the body
         # (and so the thread) is read or outside the run; they are excluded, as the README advises.
-        self.app: Any = OpenTelemetryMiddleware(app, exclude_spans=["receive", "send"]) if asgi_instrumentation else app
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port: int = self._socket.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self._ready = threading.Event()
-        self._server: _ReadyServer | None = None
-        self._thread: threading.Thread | None = None
+        served: Any = OpenTelemetryMiddleware(app, exclude_spans=["receive", "send"]) if asgi_instrumentation else app
+        self._in_flight = _InFlight(served)
+        super().__init__(self._in_flight, name="ag-ui", ws="none")
 
     def __enter__(self) -> AGUIServer:
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", ws="none")
-        self._server = _ReadyServer(config, self._ready)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
-        self._thread.start()
-        if not self._ready.wait(_START_TIMEOUT):
-            raise RuntimeError("AG-UI test server did not start")
+        super().__enter__()
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(_START_TIMEOUT)
-        self._socket.close()
+    def settle(self, timeout: float = _SETTLE_TIMEOUT) -> None:
+        """Return once every request the server received is handled (its spans ended)."""
+        with self._in_flight.changed:
+            if not self._in_flight.changed.wait_for(lambda: self._in_flight.active == 0, timeout):
+                raise AssertionError(f"{self._in_flight.active} AG-UI request(s) still running after {timeout} s")
+
+    def finished_spans(self, spans: InMemorySpanExporter) -> list[ReadableSpan]:
+        """``spans``' finished spans once the server handled every request (:meth:`settle`)."""
+        self.settle()
+        return list(spans.get_finished_spans())
 
 
 def run_node_client(url: str, threads: Sequence[dict[str, Any]], headers: dict[str, str] | None = None) -> Any:

@@ -58,7 +58,7 @@ async def test_client_span_per_call_with_remote_thread(server: AGUIServer, spans
         for response in responses
     }
     assert len(sent) == 6 and answers[0][1].text == "Forecast: sunny in Paris"
-    finished = list(spans.get_finished_spans())
+    finished = server.finished_spans(spans)
     calls = _client_spans(finished)
     assert sorted((span.attributes or {})[attr.RUN_ID] for span in calls) == sorted(sent)
     servers = {(span.attributes or {}).get(attr.RUN_ID): span for span in server_spans(finished, "/agent")}
@@ -92,7 +92,7 @@ async def test_session_reaches_trusted_endpoint_only(
         response = await _ask(client, "shared-thread", "hello")
     await client.close()
 
-    finished = list(spans.get_finished_spans())
+    finished = server.finished_spans(spans)
     (call,) = _client_spans(finished)
     assert (call.attributes or {})[attr.SESSION_ID] == "app-session-7"  # the caller's session stays its own
     assert (call.attributes or {})[attr.GEN_AI_CONVERSATION_ID] == "shared-thread"
@@ -127,7 +127,7 @@ async def test_client_run_error_event_marks_the_span(server: AGUIServer, spans: 
     await service.close()
 
     assert events and events[-1]["type"] == "RUN_ERROR"
-    (call,) = _client_spans(list(spans.get_finished_spans()))
+    (call,) = _client_spans(server.finished_spans(spans))
     assert call.status.status_code is StatusCode.ERROR
     assert (call.attributes or {})["error.type"] == (events[-1].get("code") or "RUN_ERROR")
 
@@ -140,7 +140,7 @@ async def test_client_suppressed_instrumentation_passes_through(
         response = await _ask(client, "quiet-thread", "hello")
     await client.close()
     assert response.text == "assistant: hello"
-    assert _client_spans(list(spans.get_finished_spans())) == []
+    assert _client_spans(server.finished_spans(spans)) == []
 
 
 async def test_client_spans_use_the_given_tracer_provider(
@@ -169,7 +169,7 @@ async def test_agent_on_agui_client_nests_the_remote_run(server: AGUIServer, spa
     response = await agent.run("weather in Paris?", session=session)
     assert response.text == "Forecast: sunny in Paris"
 
-    finished = list(spans.get_finished_spans())
+    finished = server.finished_spans(spans)
     (call,) = _client_spans(finished)
     (local,) = [span for span in finished if span.name == "invoke_agent frontdesk"]
     local_run = (local.attributes or {})[attr.RUN_ID]

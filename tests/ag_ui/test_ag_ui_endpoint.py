@@ -73,7 +73,7 @@ def test_agent_threads_and_runs(server: AGUIServer, spans: InMemorySpanExporter)
     assert by_run["run-l-4"]["text"] == "Done: booked in Lisbon"  # ... and answered in the next request
     assert by_run["run-p-3"]["text"] == "Done: booked in Lisbon"
 
-    finished = list(spans.get_finished_spans())
+    finished = server.finished_spans(spans)
     requests = _requests(finished, "/agent")
     assert set(requests) == set(RUN_THREAD)  # one server span per request, carrying its own run id
     for run_id, request in requests.items():
@@ -103,7 +103,7 @@ def test_workflow_threads_and_runs(server: AGUIServer, spans: InMemorySpanExport
     assert all("RUN_FINISHED" in result["events"] for result in results)
 
     run_thread = {run["runId"]: thread["threadId"] for thread in threads for run in thread["runs"]}
-    requests = _requests(list(spans.get_finished_spans()), "/workflow")
+    requests = _requests(server.finished_spans(spans), "/workflow")
     assert set(requests) == set(run_thread)
     for run_id, request in requests.items():
         assert {"workflow.run", "executor.process", "invoke_agent", "chat"} <= _names(request)
@@ -124,7 +124,7 @@ def test_parent_run_recorded_on_the_request_span(server: AGUIServer, spans: InMe
     response = httpx.post(f"{server.base_url}/agent", json=body, timeout=30)
     assert response.status_code == 200 and "RUN_FINISHED" in response.text
 
-    (root,) = server_spans(list(spans.get_finished_spans()), "/agent")
+    (root,) = server_spans(server.finished_spans(spans), "/agent")
     attributes = root.attributes or {}
     assert (attributes[attr.RUN_ID], attributes[attr.PARENT_RUN_ID]) == ("run-child", "run-parent")
     assert attributes[attr.SESSION_ID] == "t-child"
@@ -167,7 +167,7 @@ def test_workflow_interrupt_and_resume_keep_the_thread(server: AGUIServer, spans
     results = {result["runId"]: result for result in run_node_client(f"{server.base_url}/reviewed", threads)}
     assert all(result["error"] is None for result in results.values()), results
 
-    requests = _requests(list(spans.get_finished_spans()), "/reviewed")
+    requests = _requests(server.finished_spans(spans), "/reviewed")
     assert set(requests) == set(results)
     for n in (1, 2):
         thread, asked = f"review-{n}", results[f"review-{n}-ask"]["interrupts"]

@@ -56,7 +56,7 @@ def test_inbound_claim_validated_and_decided_by_the_hook(
     (result,) = run_node_client(f"{server.base_url}/agent", threads, headers=headers)
     assert result["error"] is None and result["text"] == "Forecast: sunny in Paris"
 
-    finished = list(spans.get_finished_spans())
+    finished = server.finished_spans(spans)
     (root,) = server_spans(finished, "/agent")
     assert f"{root.context.trace_id:032x}" == TRACE_ID  # the frontend's trace continues
     request = under(finished, root)

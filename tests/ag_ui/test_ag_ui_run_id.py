@@ -22,7 +22,7 @@ def test_agent_run_id_on_every_span(server: AGUIServer, spans: InMemorySpanExpor
     """The request's ``runId`` is the run: ``otel_identity.run.id`` of the agent run and everything in it."""
     run_node_client(f"{server.base_url}/agent", THREADS[:1])
 
-    requests = _requests(list(spans.get_finished_spans()), "/agent")
+    requests = _requests(server.finished_spans(spans), "/agent")
     assert set(requests) == {run["runId"] for run in THREADS[0]["runs"]}
     for run_id, request in requests.items():
         assert {(span.name, (span.attributes or {}).get(attr.RUN_ID)) for span in request} == {
@@ -35,7 +35,7 @@ def test_workflow_run_id_is_the_request_run(server: AGUIServer, spans: InMemoryS
     threads = [{"threadId": "wf-run-thread", "runs": [{"runId": "wf-run-1", "text": "plan"}]}]
     run_node_client(f"{server.base_url}/workflow", threads)
 
-    finished = list(spans.get_finished_spans())
+    finished = server.finished_spans(spans)
     (root,) = server_spans(finished, "/workflow")
     request = under(finished, root)
     workflow = [span for span in request if span.name.split(" ")[0] in ("workflow.run", "executor.process")]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import sys
 from typing import Any
 
@@ -61,12 +60,10 @@ async def _serve() -> None:
     from starlette.applications import Starlette
 
     from otel_identity_testing.scripted_chat import ScriptedChatClient
+    from otel_identity_testing.servers import listening_socket, server_config
 
     exporter = _exporter()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(256)
+    sock = listening_socket(backlog=256)
     port = sock.getsockname()[1]
     card = AgentCard(
         name="hotels",
@@ -83,7 +80,7 @@ async def _serve() -> None:
     agent = Agent(ScriptedChatClient(mode="local", default_answer="Booked: {message}"), name="hotels")
     handler = DefaultRequestHandler(agent_executor=A2AExecutor(agent), task_store=InMemoryTaskStore(), agent_card=card)
     app = Starlette(routes=[*create_agent_card_routes(card), *create_jsonrpc_routes(handler, "/")])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(server_config(app))  # the shared keep-alive rule: no reuse of a closing connection
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     print(f"READY {port}", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the test closes stdin
